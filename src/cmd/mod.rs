@@ -1,0 +1,4 @@
+//! The subcommands' bodies: read inputs, call the library, print, pick the exit code.
+
+pub mod decide;
+pub mod validate;

@@ -1,0 +1,300 @@
+//! The pure decision chain: proposal → tolerance → stabilization → rate limits
+//! → min/max, replicating kube-controller-manager's HorizontalPodAutoscaler
+//! (`horizontal.go`, `replica_calculator.go`) exactly, with every step
+//! recording its reason and `now` injected.
+//!
+//! May import `policy`, `quantity` and std/serde/chrono; never `kube` or
+//! `rdkafka`, and never the wall clock.
+
+mod calculator;
+mod explain;
+mod history;
+mod input;
+mod normalize;
+mod pods;
+mod proposals;
+
+pub use calculator::{ceil_to_i32, Tolerances};
+pub use explain::{Condition, Decision, Step};
+pub use history::{History, TimedReplicas};
+pub use input::{
+    zero_time, Container, ControllerConfig, DecisionInput, Observation, Pod, PodPhase, PodSample,
+    Time,
+};
+pub use normalize::{scale_down_limit, scale_up_limit};
+pub use proposals::Proposal;
+
+use normalize::{Bounds, LegacyRules};
+use proposals::Combined;
+
+use crate::policy::ResolvedBehavior;
+
+const ABLE: &str = "AbleToScale";
+const ACTIVE: &str = "ScalingActive";
+const LIMITED: &str = "ScalingLimited";
+
+/// Runs the whole chain once: what the HPA's `reconcileAutoscaler` would decide
+/// for `input`, given and updating `history`.
+pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
+    let now = input.now;
+    let current = input.current_replicas;
+    let bounds = Bounds {
+        min: input.policy.min_replicas(),
+        max: input.policy.max_replicas,
+    };
+    let behavior = input.policy.resolved_behavior();
+    history.record_initial(current, now);
+    let got_scale = Condition::new(
+        ABLE,
+        true,
+        "SucceededGetScale",
+        "the HPA controller was able to get the target's current scale",
+    );
+    let mut decision = Decision {
+        desired_replicas: current,
+        current_replicas: current,
+        proposals: Vec::new(),
+        steps: Vec::new(),
+        conditions: Vec::new(),
+        rescale_reason: None,
+        history: History::default(),
+        error: None,
+    };
+
+    if current == 0 && bounds.min != 0 {
+        let msg = "scaling is disabled since the replica count of the target is zero";
+        decision
+            .steps
+            .push(Step::new("metrics", 0, "ScalingDisabled", msg.into()));
+        decision.conditions = vec![
+            got_scale,
+            Condition::new(ACTIVE, false, "ScalingDisabled", msg),
+        ];
+        decision.history = history;
+        return decision;
+    }
+    if current > bounds.max || current < bounds.min {
+        let (desired, reason, msg) = if current > bounds.max {
+            (
+                bounds.max,
+                "TooManyReplicas",
+                "Current number of replicas above Spec.MaxReplicas",
+            )
+        } else {
+            (
+                bounds.min,
+                "TooFewReplicas",
+                "Current number of replicas below Spec.MinReplicas",
+            )
+        };
+        decision
+            .steps
+            .push(Step::new("bounds", desired, reason, msg.into()));
+        decision.rescale_reason = Some(msg.into());
+        return finish(
+            decision,
+            desired,
+            behavior.as_ref(),
+            history,
+            now,
+            Vec::new(),
+        );
+    }
+
+    let tolerances = tolerances(input, behavior.as_ref());
+    let (raw, metric) = match input.raw_recommendation {
+        Some(raw) => {
+            decision.steps.push(Step::new(
+                "metrics",
+                raw,
+                "RawRecommendation",
+                format!("metric proposals skipped: raw recommendation {raw} given"),
+            ));
+            decision.steps.push(Step::new(
+                "tolerance",
+                raw,
+                "NotApplied",
+                "tolerance applies to metric ratios, not to a given recommendation".into(),
+            ));
+            (raw, "the raw recommendation".to_string())
+        }
+        None => {
+            let (proposals, combined) =
+                proposals::propose_all(input, &input.policy.effective_metrics(), tolerances);
+            decision.proposals = proposals;
+            match combined {
+                Combined::Invalid { reason, message } => {
+                    decision
+                        .steps
+                        .push(Step::new("metrics", current, &reason, message.clone()));
+                    decision.conditions = vec![
+                        got_scale,
+                        Condition::new(
+                            ACTIVE,
+                            false,
+                            &reason,
+                            format!("the HPA was unable to compute the replica count: {message}"),
+                        ),
+                    ];
+                    decision.error = Some(message);
+                    decision.history = history;
+                    return decision;
+                }
+                Combined::Valid {
+                    replicas,
+                    metric,
+                    partial_error,
+                } => {
+                    let message = match &partial_error {
+                        Some(e) => format!("max over the valid metrics: {metric} proposes {replicas}; scaling up despite {e}"),
+                        None => format!("max over {} metric(s): {metric} proposes {replicas}", decision.proposals.len()),
+                    };
+                    decision.steps.push(Step::new(
+                        "metrics",
+                        replicas,
+                        "ValidMetricFound",
+                        message,
+                    ));
+                    decision.steps.push(tolerance_step(
+                        &decision.proposals,
+                        &metric,
+                        replicas,
+                        tolerances,
+                    ));
+                    (replicas, metric)
+                }
+            }
+        }
+    };
+    decision.rescale_reason = match raw.cmp(&current) {
+        std::cmp::Ordering::Greater => Some(format!("{metric} above target")),
+        std::cmp::Ordering::Less => Some("All metrics below target".into()),
+        std::cmp::Ordering::Equal => None,
+    };
+
+    let normalized = match &behavior {
+        Some(b) => normalize::with_behavior(
+            b,
+            input.controller.downscale_stabilization_window,
+            &mut history,
+            current,
+            raw,
+            bounds,
+            now,
+        ),
+        None => normalize::legacy(
+            &mut history,
+            current,
+            raw,
+            bounds,
+            &LegacyRules {
+                window: input.controller.downscale_stabilization_window,
+                up_factor: input.controller.scale_up_limit_factor,
+                up_minimum: input.controller.scale_up_limit_minimum,
+            },
+            now,
+        ),
+    };
+    decision.steps.extend(normalized.steps);
+    let (limited, reason, message) = normalized.limited;
+    let conditions = vec![
+        Condition::new(ABLE, true, normalized.able.0, normalized.able.1),
+        Condition::new(
+            ACTIVE,
+            true,
+            "ValidMetricFound",
+            format!("the HPA was able to successfully calculate a replica count from {metric}"),
+        ),
+        Condition::new(LIMITED, limited, reason, message),
+    ];
+    finish(
+        decision,
+        normalized.desired,
+        behavior.as_ref(),
+        history,
+        now,
+        conditions,
+    )
+}
+
+/// Records the outcome: AbleToScale becomes SucceededRescale when the count
+/// changes (the write is assumed to succeed), and the scale event is stored.
+fn finish(
+    mut decision: Decision,
+    desired: i32,
+    behavior: Option<&ResolvedBehavior>,
+    mut history: History,
+    now: Time,
+    mut conditions: Vec<Condition>,
+) -> Decision {
+    let current = decision.current_replicas;
+    if desired != current {
+        let able = Condition::new(
+            ABLE,
+            true,
+            "SucceededRescale",
+            format!("the HPA controller was able to update the target scale to {desired}"),
+        );
+        match conditions.iter_mut().find(|c| c.condition_type == ABLE) {
+            Some(c) => *c = able,
+            None => conditions.insert(0, able),
+        }
+        if let Some(b) = behavior {
+            let rules = if desired > current {
+                &b.scale_up
+            } else {
+                &b.scale_down
+            };
+            history.store_scale_event(current, desired, normalize::longest_period_s(rules), now);
+        }
+    } else {
+        decision.rescale_reason = None;
+    }
+    decision.desired_replicas = desired;
+    decision.conditions = conditions;
+    decision.history = history;
+    decision
+}
+
+/// `tolerancesForHpa`: the controller's tolerance, overridden per direction by `behavior`.
+fn tolerances(input: &DecisionInput, behavior: Option<&ResolvedBehavior>) -> Tolerances {
+    let global = input.controller.tolerance;
+    Tolerances {
+        scale_down: behavior
+            .and_then(|b| b.scale_down.tolerance)
+            .unwrap_or(global),
+        scale_up: behavior
+            .and_then(|b| b.scale_up.tolerance)
+            .unwrap_or(global),
+    }
+}
+
+fn tolerance_step(proposals: &[Proposal], metric: &str, replicas: i32, t: Tolerances) -> Step {
+    let band = format!("[{:.3}, {:.3}]", 1.0 - t.scale_down, 1.0 + t.scale_up);
+    let winner = proposals
+        .iter()
+        .find(|p| p.metric == metric && p.replicas == Some(replicas));
+    match winner.and_then(|p| p.ratio.zip(p.within_tolerance)) {
+        Some((ratio, true)) => Step::new(
+            "tolerance",
+            replicas,
+            "WithinTolerance",
+            format!("usage ratio {ratio:.3} of {metric} is within {band}: current count kept"),
+        ),
+        Some((ratio, false)) => Step::new(
+            "tolerance",
+            replicas,
+            "OutsideTolerance",
+            format!("usage ratio {ratio:.3} of {metric} is outside {band}"),
+        ),
+        None => Step::new(
+            "tolerance",
+            replicas,
+            "OutsideTolerance",
+            format!("tolerance band {band}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

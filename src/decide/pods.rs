@@ -1,0 +1,296 @@
+//! Which pods count, and how: the HPA's `groupPods` (ignored, unready, missing
+//! and ready pods, with the CPU-only readiness rules), the ready-pod count of
+//! Object/External metrics, and the per-pod requests of utilization targets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::input::{ControllerConfig, Pod, PodPhase, Time};
+
+/// One pod's metric value as the replica calculator sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub value: i64,
+    pub timestamp: Time,
+    pub window: chrono::Duration,
+}
+
+/// Metric values by pod name (may include pods that are not in the pod list).
+pub type Samples = BTreeMap<String, Sample>;
+
+/// The pods sorted into the HPA's groups.
+#[derive(Debug, Default, PartialEq)]
+pub struct PodGroups {
+    pub ready_count: usize,
+    pub unready: BTreeSet<String>,
+    pub missing: BTreeSet<String>,
+    pub ignored: BTreeSet<String>,
+}
+
+/// `groupPods`: failed and deleted pods are ignored, pending pods are unready,
+/// pods without a sample are missing; for CPU only, a pod is also unready while
+/// it initializes (Ready false, or no full metric window since it became ready)
+/// or when it is not ready and never was since start-up.
+pub fn group_pods(
+    pods: &[Pod],
+    samples: &Samples,
+    resource: Option<&str>,
+    cfg: &ControllerConfig,
+    now: Time,
+) -> PodGroups {
+    let mut groups = PodGroups::default();
+    for pod in pods {
+        if pod.deleted || pod.phase == PodPhase::Failed {
+            groups.ignored.insert(pod.name.clone());
+            continue;
+        }
+        if pod.phase == PodPhase::Pending {
+            groups.unready.insert(pod.name.clone());
+            continue;
+        }
+        let Some(sample) = samples.get(&pod.name) else {
+            groups.missing.insert(pod.name.clone());
+            continue;
+        };
+        if resource == Some("cpu") && cpu_unready(pod, sample, cfg, now) {
+            groups.unready.insert(pod.name.clone());
+            continue;
+        }
+        groups.ready_count += 1;
+    }
+    groups
+}
+
+fn cpu_unready(pod: &Pod, sample: &Sample, cfg: &ControllerConfig, now: Time) -> bool {
+    let (Some(ready), Some(start)) = (pod.ready, pod.start_time) else {
+        return true;
+    };
+    let transition = pod.ready_transition_time;
+    if add(start, cfg.cpu_initialization_period) > now {
+        !ready || sample.timestamp < add(transition, sample.window)
+    } else {
+        !ready && add(start, cfg.initial_readiness_delay) > transition
+    }
+}
+
+/// `t + d`, saturating at the ends of the representable range.
+fn add(t: Time, d: chrono::Duration) -> Time {
+    t.checked_add_signed(d)
+        .unwrap_or(if d > chrono::Duration::zero() {
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        } else {
+            chrono::DateTime::<chrono::Utc>::MIN_UTC
+        })
+}
+
+/// `getReadyPodsCount`: Running pods whose Ready condition is True.
+pub fn ready_pods_count(pods: &[Pod]) -> Result<i64, String> {
+    if pods.is_empty() {
+        return Err("no pods returned by selector while calculating replica count".into());
+    }
+    Ok(pods
+        .iter()
+        .filter(|p| p.phase == PodPhase::Running && p.is_ready())
+        .count() as i64)
+}
+
+/// `calculateRequests`: each pod's request of `resource` in milli-units: the
+/// pod-level request when set (and no container is named), else the sum over
+/// containers, or the named container's.
+pub fn pod_requests(
+    pods: &[Pod],
+    container: Option<&str>,
+    resource: &str,
+) -> Result<BTreeMap<String, i64>, String> {
+    let mut requests = BTreeMap::new();
+    for pod in pods {
+        let request = match (container, pod.pod_requests.get(resource)) {
+            (None, Some(&pod_level)) => pod_level,
+            _ => container_requests(pod, container, resource)?,
+        };
+        requests.insert(pod.name.clone(), request);
+    }
+    Ok(requests)
+}
+
+fn container_requests(pod: &Pod, container: Option<&str>, resource: &str) -> Result<i64, String> {
+    let mut total: i64 = 0;
+    for c in &pod.containers {
+        if container.is_none() || container == Some(c.name.as_str()) {
+            let Some(&request) = c.requests.get(resource) else {
+                return Err(format!(
+                    "missing request for {resource} in container {} of Pod {}",
+                    c.name, pod.name
+                ));
+            };
+            total = total.saturating_add(request);
+        }
+        if container == Some(c.name.as_str()) {
+            return Ok(total);
+        }
+    }
+    if let Some(name) = container {
+        return Err(format!("container {name} not found in Pod {}", pod.name));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::input::Container;
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn t(s: i64) -> Time {
+        Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn pod(name: &str) -> Pod {
+        Pod {
+            name: name.into(),
+            phase: PodPhase::Running,
+            ready: Some(true),
+            ready_transition_time: t(-3600),
+            deleted: false,
+            start_time: Some(t(-3600)),
+            containers: vec![Container {
+                name: "app".into(),
+                requests: [("cpu".to_string(), 1000)].into(),
+            }],
+            pod_requests: BTreeMap::new(),
+        }
+    }
+
+    fn sample(ts: Time) -> Sample {
+        Sample {
+            value: 500,
+            timestamp: ts,
+            window: Duration::seconds(60),
+        }
+    }
+
+    fn samples(names: &[&str], ts: Time) -> Samples {
+        names.iter().map(|n| (n.to_string(), sample(ts))).collect()
+    }
+
+    #[test]
+    fn failed_and_deleted_are_ignored_pending_unready_unsampled_missing() {
+        let mut failed = pod("failed");
+        failed.phase = PodPhase::Failed;
+        let mut deleted = pod("deleted");
+        deleted.deleted = true;
+        let mut pending = pod("pending");
+        pending.phase = PodPhase::Pending;
+        let pods = vec![pod("a"), failed, deleted, pending, pod("nosample")];
+        let s = samples(&["a", "failed", "deleted", "pending"], t(0));
+        let g = group_pods(&pods, &s, Some("cpu"), &ControllerConfig::default(), t(0));
+        assert_eq!(g.ready_count, 1);
+        assert_eq!(
+            g.ignored,
+            ["deleted".to_string(), "failed".to_string()].into()
+        );
+        assert_eq!(g.unready, ["pending".to_string()].into());
+        assert_eq!(g.missing, ["nosample".to_string()].into());
+    }
+
+    #[test]
+    fn cpu_readiness_rules_inside_the_initialization_period() {
+        let cfg = ControllerConfig::default();
+        let now = t(0);
+        // Started 60 s ago, ready since 50 s ago; the sample is 5 s old with a 60 s window:
+        // it was taken before a full window elapsed since readiness: unready.
+        let mut young = pod("young");
+        young.start_time = Some(t(-60));
+        young.ready_transition_time = t(-50);
+        let s = samples(&["young"], t(-5));
+        assert_eq!(
+            group_pods(&[young.clone()], &s, Some("cpu"), &cfg, now)
+                .unready
+                .len(),
+            1
+        );
+        // The same pod for a memory metric: readiness is not considered.
+        assert_eq!(
+            group_pods(&[young.clone()], &s, Some("memory"), &cfg, now).ready_count,
+            1
+        );
+        // Ready for longer than the window before the sample: ready.
+        young.ready_transition_time = t(-120);
+        young.start_time = Some(t(-130));
+        assert_eq!(
+            group_pods(&[young.clone()], &s, Some("cpu"), &cfg, now).ready_count,
+            1
+        );
+        // No Ready condition at all: unready.
+        young.ready = None;
+        assert_eq!(
+            group_pods(&[young], &s, Some("cpu"), &cfg, now)
+                .unready
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn cpu_readiness_rules_after_the_initialization_period() {
+        let cfg = ControllerConfig::default();
+        let now = t(0);
+        let s = samples(&["old"], t(0));
+        // Unready, and its last transition came within 30 s of start: never became ready.
+        let mut old = pod("old");
+        old.start_time = Some(t(-1000));
+        old.ready = Some(false);
+        old.ready_transition_time = t(-990);
+        assert_eq!(
+            group_pods(&[old.clone()], &s, Some("cpu"), &cfg, now)
+                .unready
+                .len(),
+            1
+        );
+        // Unready, but it was ready once (transition long after start): its sample counts.
+        old.ready_transition_time = t(-100);
+        assert_eq!(
+            group_pods(&[old.clone()], &s, Some("cpu"), &cfg, now).ready_count,
+            1
+        );
+        // Zero time as start: handled like any other instant.
+        old.start_time = Some(crate::decide::input::zero_time());
+        old.ready = Some(true);
+        assert_eq!(
+            group_pods(&[old], &s, Some("cpu"), &cfg, now).ready_count,
+            1
+        );
+    }
+
+    #[test]
+    fn requests_sum_containers_or_pick_one_or_use_pod_level() {
+        let mut p = pod("p");
+        p.containers.push(Container {
+            name: "sidecar".into(),
+            requests: [("cpu".to_string(), 250)].into(),
+        });
+        assert_eq!(pod_requests(&[p.clone()], None, "cpu").unwrap()["p"], 1250);
+        assert_eq!(
+            pod_requests(&[p.clone()], Some("sidecar"), "cpu").unwrap()["p"],
+            250
+        );
+        assert!(pod_requests(&[p.clone()], Some("nope"), "cpu")
+            .unwrap_err()
+            .contains("container nope not found"));
+        assert!(pod_requests(&[p.clone()], None, "memory")
+            .unwrap_err()
+            .contains("missing request for memory in container app of Pod p"));
+        p.pod_requests.insert("cpu".into(), 2000);
+        assert_eq!(pod_requests(&[p.clone()], None, "cpu").unwrap()["p"], 2000);
+        assert_eq!(pod_requests(&[p], Some("app"), "cpu").unwrap()["p"], 1000);
+    }
+
+    #[test]
+    fn ready_count_needs_running_and_ready() {
+        let mut unready = pod("u");
+        unready.ready = Some(false);
+        let mut succeeded = pod("s");
+        succeeded.phase = PodPhase::Succeeded;
+        assert_eq!(ready_pods_count(&[pod("a"), unready, succeeded]), Ok(1));
+        assert!(ready_pods_count(&[]).is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! scalepilot: a Kubernetes autoscaling decision controller. Policies in YAML
+//! (HPA v2 shapes), a pure decision chain that replicates the HPA exactly and
+//! explains every step, and the commands around them.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod clock;
+pub mod cmd;
+pub mod decide;
+pub mod error;
+pub mod policy;
+pub mod quantity;
+pub mod snapshot;

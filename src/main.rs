@@ -1,0 +1,29 @@
+//! The `scalepilot` binary: parse the command line, set up logging, dispatch.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use scalepilot::cli::{Cli, Command};
+use scalepilot::cmd;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Validate { paths } => Ok(cmd::validate::run(&paths)),
+        Command::Decide { snapshot, output } => {
+            cmd::decide::run(&snapshot, output).map_err(Into::into)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("scalepilot: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

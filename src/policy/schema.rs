@@ -1,0 +1,288 @@
+//! The `ScalingPolicy` document as users write it: serde types with the field
+//! names of autoscaling/v2 (`metrics` is `[]MetricSpec`, `behavior` is
+//! `HorizontalPodAutoscalerBehavior`), strict (`deny_unknown_fields`).
+//!
+//! Our own extensions (stream windows, forecasts, panic mode) are added as new
+//! optional fields of [`PolicySpec`]; the HPA-shaped fields never change meaning.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::quantity::Quantity;
+
+/// An enum of Kubernetes names that keeps an unknown name as `Other` instead of
+/// failing to parse, so that validation can say what is wrong with it.
+macro_rules! open_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)*
+            Other(String),
+        }
+
+        impl $name {
+            /// The allowed names, for error messages.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($variant)),*];
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => stringify!($variant),)*
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                match s.as_str() {
+                    $(stringify!($variant) => $name::$variant,)*
+                    _ => $name::Other(s),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map($name::from)
+            }
+        }
+    };
+}
+
+/// The API version every policy document carries.
+pub const API_VERSION: &str = "scalepilot.io/v1alpha1";
+/// The kind every policy document carries.
+pub const KIND: &str = "ScalingPolicy";
+
+/// One policy document: one scaled target.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingPolicy {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub spec: PolicySpec,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectMeta {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The scaling rules for one target; an HPA's `spec` pastes in unchanged
+/// (`scaleTargetRef` is accepted as another name for `target`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySpec {
+    #[serde(
+        default,
+        alias = "scaleTargetRef",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target: Option<TargetRef>,
+    /// Defaults to 1, as the HPA's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<i32>,
+    pub max_replicas: i32,
+    /// Empty means the HPA default: CPU utilization 80 %.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricSpec>,
+    /// Absent means the legacy HPA rules (5-minute downscale stabilization,
+    /// scale-up limit max(2×current, 4)); present, even empty, means behaviors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<Behavior>,
+}
+
+/// `CrossVersionObjectReference`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetRef {
+    #[serde(default)]
+    pub api_version: Option<String>,
+    pub kind: String,
+    pub name: String,
+}
+
+open_enum! {
+    /// `MetricSourceType`. Unknown names are kept so that `validate` can report
+    /// them and `decide` can fail that one metric as the HPA does.
+    MetricSourceType {
+        Resource,
+        ContainerResource,
+        Pods,
+        Object,
+        External,
+    }
+}
+
+/// `MetricSpec`: exactly one source, matching `type`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricSpec {
+    #[serde(rename = "type")]
+    pub source_type: MetricSourceType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceMetricSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_resource: Option<ContainerResourceMetricSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<PodsMetricSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectMetricSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalMetricSource>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceMetricSource {
+    pub name: String,
+    pub target: MetricTarget,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerResourceMetricSource {
+    pub name: String,
+    pub container: String,
+    pub target: MetricTarget,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodsMetricSource {
+    pub metric: MetricIdentifier,
+    pub target: MetricTarget,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectMetricSource {
+    pub described_object: TargetRef,
+    pub metric: MetricIdentifier,
+    pub target: MetricTarget,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalMetricSource {
+    pub metric: MetricIdentifier,
+    pub target: MetricTarget,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricIdentifier {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelector {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    pub operator: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+open_enum! {
+    /// `MetricTargetType`; unknown names are kept for `validate` to report.
+    MetricTargetType {
+        Utilization,
+        Value,
+        AverageValue,
+    }
+}
+
+/// `MetricTarget`: the type and the one value field it uses.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricTarget {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub target_type: Option<MetricTargetType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_value: Option<Quantity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_utilization: Option<i32>,
+}
+
+/// `HorizontalPodAutoscalerBehavior`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Behavior {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<ScalingRules>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<ScalingRules>,
+}
+
+/// `HPAScalingRules`, with the per-direction `tolerance` of Kubernetes 1.33.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingRules {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stabilization_window_seconds: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_policy: Option<SelectPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<ScalingPolicyRule>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<Quantity>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum SelectPolicy {
+    Max,
+    Min,
+    Disabled,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum ScalingPolicyType {
+    Pods,
+    Percent,
+}
+
+/// `HPAScalingPolicy`: at most `value` pods (or percent) per `periodSeconds`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingPolicyRule {
+    #[serde(rename = "type")]
+    pub policy_type: ScalingPolicyType,
+    pub value: i32,
+    pub period_seconds: i32,
+}
