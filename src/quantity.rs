@@ -255,7 +255,8 @@ mod tests {
         assert_eq!(milli("1Ki"), 1_024_000);
         assert_eq!(milli("1Gi"), 1_073_741_824_000);
         assert_eq!(milli("2e3"), 2_000_000);
-        assert_eq!(milli("1E"), 1_000_000_000_000_000_000);
+        assert_eq!(milli("1P"), 1_000_000_000_000_000_000);
+        assert_eq!(milli("1E"), i64::MAX); // 10^21 milli-units saturate
         assert_eq!(milli("0"), 0);
         assert_eq!(milli("-1"), -1000);
         assert_eq!(milli(".5"), 500);

@@ -129,7 +129,7 @@ mod tests {
     fn scale_events_reuse_the_last_outdated_slot() {
         let mut h = History::default();
         h.store_scale_event(1, 3, 60, t(0));
-        h.store_scale_event(3, 4, 60, t(30));
+        h.store_scale_event(3, 4, 60, t(50));
         assert_eq!(h.scale_up_events.len(), 2);
         // At t=100 the first event (t=0) is older than 60 s: its slot is reused.
         h.store_scale_event(4, 6, 60, t(100));
@@ -141,7 +141,7 @@ mod tests {
                     replicas: 2
                 },
                 TimedReplicas {
-                    time: t(30),
+                    time: t(50),
                     replicas: 1
                 }
             ]

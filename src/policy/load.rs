@@ -46,6 +46,10 @@ impl fmt::Display for Problem {
     }
 }
 
+/// A document's claim on a target: (namespace, kind, name), its file, the
+/// position of its `target` and the line its document starts on.
+type Claim = ((String, String, String), PathBuf, spans::Position, usize);
+
 /// The outcome of loading a set of paths.
 #[derive(Debug, Default)]
 pub struct LoadReport {
@@ -53,6 +57,8 @@ pub struct LoadReport {
     pub documents: usize,
     pub policies: Vec<LoadedPolicy>,
     pub problems: Vec<Problem>,
+    /// Every parsed document's target, valid or not: (namespace, kind, name) → where.
+    claims: Vec<Claim>,
 }
 
 /// Loads files and folders (recursively, `*.yaml` and `*.yml`, in name order).
@@ -115,6 +121,18 @@ fn problem(file: &Path, (line, column): spans::Position, path: &str, message: St
     }
 }
 
+/// The position of a field path, also when the file spells `target` as `scaleTargetRef`.
+fn locate(spans: &DocSpans, path: &str) -> spans::Position {
+    match path.strip_prefix("spec.target") {
+        Some(rest)
+            if spans.get("spec.target").is_none() && spans.get("spec.scaleTargetRef").is_some() =>
+        {
+            spans.find(&format!("spec.scaleTargetRef{rest}"))
+        }
+        _ => spans.find(path),
+    }
+}
+
 /// Parses every document of one file's text into `report`.
 pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
     let docs = match spans::index(text) {
@@ -159,6 +177,19 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
                 continue;
             }
         };
+        if let Some(t) = &policy.spec.target {
+            let ns = policy
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into());
+            report.claims.push((
+                (ns, t.kind.clone(), t.name.clone()),
+                file.to_path_buf(),
+                locate(spans, "spec.target"),
+                spans.start.0,
+            ));
+        }
         if policy.api_version != API_VERSION {
             report.problems.push(problem(
                 file,
@@ -207,46 +238,35 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
     }
 }
 
-/// Two policies may not scale the same target.
+/// Two policies may not scale the same target (valid or not: a broken
+/// policy still claims its target).
 fn check_duplicates(report: &mut LoadReport) {
-    let mut seen: BTreeMap<(String, String, String), (PathBuf, usize)> = BTreeMap::new();
+    let mut seen: BTreeMap<&(String, String, String), (&PathBuf, usize)> = BTreeMap::new();
     let mut dups = Vec::new();
-    for p in &report.policies {
-        let Some(t) = &p.policy.spec.target else {
+    let mut rejected = Vec::new();
+    for (key, file, (line, column), doc_line) in &report.claims {
+        let Some((first, first_line)) = seen.get(key) else {
+            seen.insert(key, (file, *line));
             continue;
         };
-        let ns = p
-            .policy
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let key = (ns, t.kind.clone(), t.name.clone());
-        match seen.get(&key) {
-            Some((file, line)) => dups.push(Problem {
-                file: p.file.clone(),
-                line: p.line,
-                column: 1,
-                path: "spec.target".into(),
-                message: format!(
-                    "Duplicate value: {} {}/{} is already scaled by the policy at {}:{}",
-                    key.1,
-                    key.0,
-                    key.2,
-                    file.display(),
-                    line
-                ),
-            }),
-            None => {
-                seen.insert(key, (p.file.clone(), p.line));
-            }
-        }
+        dups.push(Problem {
+            file: file.clone(),
+            line: *line,
+            column: *column,
+            path: "spec.target".into(),
+            message: format!(
+                "Duplicate value: {} {}/{} is already scaled by the policy at {}:{}",
+                key.1,
+                key.0,
+                key.2,
+                first.display(),
+                first_line
+            ),
+        });
+        rejected.push((file.clone(), *doc_line));
     }
-    if !dups.is_empty() {
-        let bad: Vec<(PathBuf, usize)> = dups.iter().map(|d| (d.file.clone(), d.line)).collect();
-        report
-            .policies
-            .retain(|p| !bad.contains(&(p.file.clone(), p.line)));
-        report.problems.extend(dups);
-    }
+    report
+        .policies
+        .retain(|p| !rejected.contains(&(p.file.clone(), p.line)));
+    report.problems.extend(dups);
 }

@@ -18,6 +18,11 @@ pub struct DocSpans {
 }
 
 impl DocSpans {
+    /// The position of exactly `path`.
+    pub fn get(&self, path: &str) -> Option<Position> {
+        self.fields.get(path).copied()
+    }
+
     /// The position of `path`, or of its nearest ancestor that has one.
     pub fn find(&self, path: &str) -> Position {
         let mut p = path;
@@ -124,8 +129,15 @@ impl MarkedEventReceiver for Indexer {
                 }) = self.stack.last_mut()
                 {
                     let field = join(path, &value);
+                    let map_path = path.clone();
                     *key = Some(value);
-                    self.doc().fields.entry(field).or_insert(position(mark));
+                    let pos = position(mark);
+                    let fields = &mut self.doc().fields;
+                    fields.entry(field).or_insert(pos);
+                    // A block mapping is reported where its first key starts.
+                    if let Some(map_pos) = fields.get_mut(&map_path) {
+                        *map_pos = (*map_pos).min(pos);
+                    }
                 } else {
                     self.value_path(mark);
                     self.value_done();

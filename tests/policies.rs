@@ -1,0 +1,153 @@
+//! Policy files: every shipped example validates, and broken ones are reported
+//! with file, line, column, field path and message, through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use scalepilot::policy::load_paths;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("scalepilot-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn every_shipped_policy_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let report = load_paths(std::slice::from_ref(&dir));
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    assert!(report.files >= 3, "policies/ ships at least three examples");
+    assert_eq!(report.policies.len(), report.documents);
+    let out = bin().arg("validate").arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+}
+
+const HEAD: &str = "apiVersion: scalepilot.io/v1alpha1\nkind: ScalingPolicy\n";
+
+#[test]
+fn problems_name_file_line_column_and_path() {
+    let dir = tempdir("problems");
+    let file = write(
+        &dir,
+        "web.yaml",
+        &format!(
+            "{HEAD}metadata: {{name: web}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: web}}\n  minReplicas: 4\n  maxReplicas: 2\n  metrics:\n  - type: External\n    external:\n      metric: {{name: q}}\n      target: {{type: Utilization, averageUtilization: 50}}\n  behavior:\n    scaleUp:\n      policies: [{{type: Pods, value: 1, periodSeconds: 0}}]\n      tolerance: '-1'\n"
+        ),
+    );
+    let out = bin().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let f = file.display();
+    for expected in [
+        format!("{f}:7:3: spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas` (4)"),
+        format!("{f}:12:16: spec.metrics[0].external.target.type: Invalid value: \"Utilization\": a Utilization target is only valid"),
+        format!("{f}:12:7: spec.metrics[0].external.target.value: Required value: must set either a target value for metric or a per-pod target"),
+        format!("{f}:15:41: spec.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 0: must be greater than zero"),
+        format!("{f}:16:7: spec.behavior.scaleUp.tolerance: Invalid value: \"-1\": must be greater than or equal to 0"),
+    ] {
+        assert!(stdout.contains(&expected), "missing {expected:?} in\n{stdout}");
+    }
+    assert!(
+        stdout.lines().last().unwrap().starts_with("invalid: "),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn unknown_fields_and_bad_types_are_errors() {
+    let dir = tempdir("strict");
+    write(
+        &dir,
+        "a.yaml",
+        &format!("{HEAD}metadata: {{name: a}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: a}}\n  maxReplicas: 3\n  metricz: []\n---\n{HEAD}metadata: {{name: b}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: b}}\n  maxReplicas: 3\n  metrics:\n  - type: Resource\n    resource: {{name: cpu, target: {{type: AverageValue, averageValue: 12x}}}}\n"),
+    );
+    let report = load_paths(std::slice::from_ref(&dir));
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].contains("a.yaml:7:3: spec.metricz: unknown field `metricz`"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("a.yaml:17:56:")
+            && lines[1]
+                .contains("spec.metrics[0].resource.target.averageValue: quantities must match"),
+        "{}",
+        lines[1]
+    );
+    assert!(report.policies.is_empty());
+}
+
+#[test]
+fn scale_to_zero_needs_an_object_or_external_metric() {
+    let dir = tempdir("zero");
+    let base = format!("{HEAD}metadata: {{name: z}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: z}}\n  minReplicas: 0\n  maxReplicas: 3\n  metrics:\n");
+    write(&dir, "cpu.yaml", &format!("{base}  - {{type: Resource, resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}}}\n"));
+    let report = load_paths(&[dir.join("cpu.yaml")]);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0]
+        .message
+        .contains("at least one Object or External metric"));
+    write(&dir, "ext.yaml", &format!("{base}  - {{type: External, external: {{metric: {{name: q}}, target: {{type: Value, value: '10'}}}}}}\n"));
+    assert!(load_paths(&[dir.join("ext.yaml")]).problems.is_empty());
+}
+
+#[test]
+fn duplicate_targets_across_files_are_rejected() {
+    let dir = tempdir("dups");
+    let doc = |name: &str| {
+        format!("{HEAD}metadata: {{name: {name}, namespace: shop}}\nspec:\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}\n  maxReplicas: 3\n")
+    };
+    write(&dir, "a.yaml", &doc("one"));
+    write(&dir, "b.yml", &doc("two"));
+    write(&dir, "notes.txt", "not a policy");
+    let report = load_paths(std::slice::from_ref(&dir));
+    assert_eq!(
+        report.files, 2,
+        "only *.yaml and *.yml files are read from folders"
+    );
+    assert_eq!(report.problems.len(), 1);
+    let p = report.problems[0].to_string();
+    assert!(
+        p.contains("b.yml:5:3: spec.target: Duplicate value: Deployment shop/web"),
+        "{p}"
+    );
+    assert_eq!(report.policies.len(), 1);
+}
+
+#[test]
+fn syntax_errors_and_missing_paths_are_reported() {
+    let dir = tempdir("syntax");
+    write(&dir, "broken.yaml", "apiVersion: [unclosed\n");
+    let out = bin()
+        .arg("validate")
+        .arg(&dir)
+        .arg(dir.join("missing.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("broken.yaml:") && stdout.contains("YAML syntax error"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("missing.yaml:0:0: (document): no such file or folder"),
+        "{stdout}"
+    );
+}
