@@ -25,6 +25,13 @@ pub struct QuantityError(pub String);
 
 impl Quantity {
     /// Parses a Kubernetes quantity string.
+    ///
+    /// ```
+    /// use scalepilot::quantity::Quantity;
+    /// assert_eq!(Quantity::parse("250m").unwrap().milli(), 250);
+    /// assert_eq!(Quantity::parse("1Ki").unwrap().milli(), 1_024_000);
+    /// assert!(Quantity::parse("12x").is_err());
+    /// ```
     pub fn parse(text: &str) -> Result<Self, QuantityError> {
         let err = || QuantityError(text.to_string());
         let s = text.trim();
@@ -173,6 +180,11 @@ fn to_milli(digits: &str, exp10: i64, exp2: i64, negative: bool) -> i64 {
 }
 
 /// Canonical DecimalSI text of a milli-value, as `resource.NewMilliQuantity(v, DecimalSI).String()`.
+///
+/// ```
+/// assert_eq!(scalepilot::quantity::format_milli(1500), "1500m");
+/// assert_eq!(scalepilot::quantity::format_milli(2_000_000), "2k");
+/// ```
 pub fn format_milli(milli: i64) -> String {
     if milli == 0 {
         return "0".to_string();

@@ -112,7 +112,8 @@ pub struct MetricSnapshot {
     /// Metric name (Pods, Object, External).
     #[serde(default)]
     pub name: Option<String>,
-    /// Sample time for every pod without its own; defaults to `now`.
+    /// Sample time for every pod without its own; absent means never set:
+    /// Go's zero time, as for every other absent time.
     #[serde(default)]
     pub timestamp: Option<Time>,
     /// Sample window for every pod without its own; defaults to 60 s.
@@ -259,7 +260,7 @@ impl Snapshot {
                 if resource_like { "resource" } else { "name" }
             ))
         })?;
-        let default_ts = m.timestamp.unwrap_or(self.now);
+        let default_ts = m.timestamp.unwrap_or_else(zero_time);
         let default_window = opt_seconds(m.window_seconds, &format!("metrics[{i}].windowSeconds"))?
             .unwrap_or(Duration::seconds(60));
         let mut pods = BTreeMap::new();

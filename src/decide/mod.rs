@@ -61,6 +61,19 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
         error: None,
     };
 
+    // Proposals are computed up front so that every decision shows what the
+    // metrics say, even when (as the HPA does) the bounds decide without them.
+    let tolerances = tolerances(input, behavior.as_ref());
+    let combined = match input.raw_recommendation {
+        Some(_) => None,
+        None => {
+            let (proposals, combined) =
+                proposals::propose_all(input, &input.policy.effective_metrics(), tolerances);
+            decision.proposals = proposals;
+            Some(combined)
+        }
+    };
+
     if current == 0 && bounds.min != 0 {
         let msg = "scaling is disabled since the replica count of the target is zero";
         decision
@@ -101,9 +114,8 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
         );
     }
 
-    let tolerances = tolerances(input, behavior.as_ref());
-    let (raw, metric) = match input.raw_recommendation {
-        Some(raw) => {
+    let (raw, metric) = match (input.raw_recommendation, combined) {
+        (Some(raw), _) => {
             decision.steps.push(Step::new(
                 "metrics",
                 raw,
@@ -118,11 +130,8 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
             ));
             (raw, "the raw recommendation".to_string())
         }
-        None => {
-            let (proposals, combined) =
-                proposals::propose_all(input, &input.policy.effective_metrics(), tolerances);
-            decision.proposals = proposals;
-            match combined {
+        (None, combined) => {
+            match combined.expect("proposals are computed without a raw recommendation") {
                 Combined::Invalid { reason, message } => {
                     decision
                         .steps
