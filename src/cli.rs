@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::sim::{Baseline, Capacity, Interpolation, Workload};
 
 /// scalepilot: Kubernetes autoscaling decisions that are HPA-exact, explained and replayable.
 #[derive(Debug, Parser)]
@@ -17,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Replay a trace or a synthetic workload through the policies and the HPA, KEDA and oracle baselines.
+    Simulate(SimulateArgs),
     /// Check policy files and folders; print every problem as file:line:column: path: message.
     Validate {
         /// Policy files or folders (searched recursively for *.yaml and *.yml).
@@ -34,6 +38,94 @@ pub enum Command {
     },
 }
 
+/// A duration in whole seconds, written `90`, `90s`, `5m`, `2h` or `1d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub i64);
+
+impl std::str::FromStr for Seconds {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (num, unit) = s.trim().split_at(
+            s.trim()
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(s.trim().len()),
+        );
+        let n: i64 = num
+            .parse()
+            .map_err(|_| format!("expected a duration like 30s, 5m, 2h or 1d, got {s:?}"))?;
+        let k = match unit {
+            "" | "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => {
+                return Err(format!(
+                    "unknown duration unit {unit:?} in {s:?}: use s, m, h or d"
+                ))
+            }
+        };
+        Ok(Seconds(n * k))
+    }
+}
+
+/// Options of `scalepilot simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Policy files or folders to replay (default: the embedded example policies/checkout-stream.yaml).
+    #[arg(long)]
+    pub policy: Vec<PathBuf>,
+    /// A trace: CSV `ts,value`, integer seconds, ascending.
+    #[arg(long, conflicts_with = "workload")]
+    pub trace: Option<PathBuf>,
+    /// A built-in synthetic workload (default flash-crowd): diurnal, flash-crowd, step, ramp, sawtooth, noisy.
+    #[arg(long)]
+    pub workload: Option<Workload>,
+    /// Seed of the synthetic workload.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Length of the synthetic workload.
+    #[arg(long, default_value = "1d")]
+    pub duration: Seconds,
+    /// Capacity model: `auto:N` rescales the trace so its 99th percentile needs N replicas of 100 units each.
+    #[arg(long, default_value = "auto:20")]
+    pub capacity: Capacity,
+    /// Load units one ready replica serves, in the trace's own units (overrides --capacity).
+    #[arg(long)]
+    pub capacity_per_replica: Option<f64>,
+    /// Time from pod creation to readiness.
+    #[arg(long, default_value = "30s")]
+    pub pod_startup: Seconds,
+    /// Age of the metric the policies see (the streaming path).
+    #[arg(long, default_value = "10s")]
+    pub metric_delay: Seconds,
+    /// Decision interval of the policies (a policy's tickSeconds wins).
+    #[arg(long, default_value = "5s")]
+    pub tick: Seconds,
+    /// How the load moves between samples.
+    #[arg(long, value_enum, default_value_t = Interpolation::Linear)]
+    pub interpolate: Interpolation,
+    /// Baselines to run beside the policies.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "hpa,keda,oracle"
+    )]
+    pub baseline: Vec<Baseline>,
+    /// CPU utilization target of the HPA baseline, %.
+    #[arg(long, default_value_t = 80)]
+    pub hpa_target: i32,
+    /// Print the scorecards as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Draw the run to this .svg or .png file (the embedded default writes simulate.svg).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Write every decision, with its reasons, as JSON lines.
+    #[arg(long)]
+    pub decisions: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Json,
@@ -48,5 +140,15 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!("90".parse::<Seconds>(), Ok(Seconds(90)));
+        assert_eq!("30s".parse::<Seconds>(), Ok(Seconds(30)));
+        assert_eq!("5m".parse::<Seconds>(), Ok(Seconds(300)));
+        assert_eq!("1d".parse::<Seconds>(), Ok(Seconds(86_400)));
+        assert!("5x".parse::<Seconds>().is_err());
+        assert!("m".parse::<Seconds>().is_err());
     }
 }

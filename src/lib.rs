@@ -10,4 +10,5 @@ pub mod decide;
 pub mod error;
 pub mod policy;
 pub mod quantity;
+pub mod sim;
 pub mod snapshot;

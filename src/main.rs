@@ -14,6 +14,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Simulate(args) => cmd::simulate::run(&args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         Command::Validate { paths } => Ok(cmd::validate::run(&paths)),
         Command::Decide { snapshot, output } => {
             cmd::decide::run(&snapshot, output).map_err(Into::into)

@@ -227,7 +227,7 @@ impl Snapshot {
             scale_up_limit_factor: c.scale_up_limit_factor.unwrap_or(d.scale_up_limit_factor),
             scale_up_limit_minimum: c.scale_up_limit_minimum.unwrap_or(d.scale_up_limit_minimum),
         };
-        let pods = self.pods.iter().map(to_pod).collect();
+        let pods: Vec<Pod> = self.pods.iter().map(to_pod).collect();
         let mut observations = Vec::with_capacity(self.metrics.len());
         for (i, m) in self.metrics.iter().enumerate() {
             observations.push(self.to_observation(m, i)?);
@@ -238,9 +238,10 @@ impl Snapshot {
             controller,
             current_replicas: self.current_replicas,
             status_replicas: self.status_replicas.unwrap_or(self.current_replicas),
-            pods,
+            pods: pods.into(),
             observations,
             raw_recommendation: self.raw_recommendation,
+            explain: true,
         })
     }
 

@@ -1,4 +1,5 @@
 //! The subcommands' bodies: read inputs, call the library, print, pick the exit code.
 
 pub mod decide;
+pub mod simulate;
 pub mod validate;

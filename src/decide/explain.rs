@@ -8,24 +8,59 @@ use serde::Serialize;
 use super::history::History;
 use super::proposals::Proposal;
 
+/// Whether a decision spells out its messages. Replays that keep only the
+/// numbers skip the formatting; everything else is computed the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Explain(pub bool);
+
+impl Explain {
+    /// `f()` when explaining, else an empty message.
+    pub fn msg(self, f: impl FnOnce() -> String) -> String {
+        if self.0 {
+            f()
+        } else {
+            String::new()
+        }
+    }
+
+    pub fn step(
+        self,
+        step: &'static str,
+        replicas: i32,
+        reason: &'static str,
+        f: impl FnOnce() -> String,
+    ) -> Step {
+        Step {
+            step,
+            replicas,
+            reason,
+            message: self.msg(f),
+        }
+    }
+
+    pub fn condition(
+        self,
+        condition_type: &'static str,
+        status: bool,
+        reason: &'static str,
+        f: impl FnOnce() -> String,
+    ) -> Condition {
+        Condition {
+            condition_type,
+            status: if status { "True" } else { "False" },
+            reason,
+            message: self.msg(f),
+        }
+    }
+}
+
 /// One step of the chain: the replica count after it and why.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Step {
     pub step: &'static str,
     pub replicas: i32,
-    pub reason: String,
+    pub reason: &'static str,
     pub message: String,
-}
-
-impl Step {
-    pub fn new(step: &'static str, replicas: i32, reason: &str, message: String) -> Self {
-        Step {
-            step,
-            replicas,
-            reason: reason.to_string(),
-            message,
-        }
-    }
 }
 
 /// An HPA status condition (AbleToScale, ScalingActive, ScalingLimited).
@@ -34,24 +69,8 @@ pub struct Condition {
     #[serde(rename = "type")]
     pub condition_type: &'static str,
     pub status: &'static str,
-    pub reason: String,
+    pub reason: &'static str,
     pub message: String,
-}
-
-impl Condition {
-    pub fn new(
-        condition_type: &'static str,
-        status: bool,
-        reason: &str,
-        message: impl Into<String>,
-    ) -> Self {
-        Condition {
-            condition_type,
-            status: if status { "True" } else { "False" },
-            reason: reason.to_string(),
-            message: message.into(),
-        }
-    }
 }
 
 /// Everything one decision produced.

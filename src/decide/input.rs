@@ -3,6 +3,7 @@
 //! timestamps). Built by the `decide` command from a snapshot, by the simulator
 //! from a trace, and by the live controller from its watches.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -129,8 +130,11 @@ pub struct DecisionInput<'a> {
     pub current_replicas: i32,
     /// `/scale` `status.replicas`.
     pub status_replicas: i32,
-    pub pods: Vec<Pod>,
+    /// The target's pods (borrowed by replays that keep them between decisions).
+    pub pods: Cow<'a, [Pod]>,
     pub observations: Vec<Observation>,
     /// When set, the metric proposals are skipped and this is the raw recommendation.
     pub raw_recommendation: Option<i32>,
+    /// Spell out messages and labels (off in replays that keep only numbers).
+    pub explain: bool,
 }

@@ -24,7 +24,8 @@ pub use input::{
 pub use normalize::{scale_down_limit, scale_up_limit};
 pub use proposals::Proposal;
 
-use normalize::{Bounds, LegacyRules};
+use explain::Explain;
+use normalize::{Bounds, LegacyRules, Start};
 use proposals::Combined;
 
 use crate::policy::ResolvedBehavior;
@@ -38,18 +39,16 @@ const LIMITED: &str = "ScalingLimited";
 pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
     let now = input.now;
     let current = input.current_replicas;
+    let ex = Explain(input.explain);
     let bounds = Bounds {
         min: input.policy.min_replicas(),
         max: input.policy.max_replicas,
     };
     let behavior = input.policy.resolved_behavior();
     history.record_initial(current, now);
-    let got_scale = Condition::new(
-        ABLE,
-        true,
-        "SucceededGetScale",
-        "the HPA controller was able to get the target's current scale",
-    );
+    let got_scale = ex.condition(ABLE, true, "SucceededGetScale", || {
+        "the HPA controller was able to get the target's current scale".into()
+    });
     let mut decision = Decision {
         desired_replicas: current,
         current_replicas: current,
@@ -75,13 +74,14 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
     };
 
     if current == 0 && bounds.min != 0 {
-        let msg = "scaling is disabled since the replica count of the target is zero";
+        let msg =
+            || "scaling is disabled since the replica count of the target is zero".to_string();
         decision
             .steps
-            .push(Step::new("metrics", 0, "ScalingDisabled", msg.into()));
+            .push(ex.step("metrics", 0, "ScalingDisabled", msg));
         decision.conditions = vec![
             got_scale,
-            Condition::new(ACTIVE, false, "ScalingDisabled", msg),
+            ex.condition(ACTIVE, false, "ScalingDisabled", msg),
         ];
         decision.history = history;
         return decision;
@@ -102,10 +102,11 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
         };
         decision
             .steps
-            .push(Step::new("bounds", desired, reason, msg.into()));
-        decision.rescale_reason = Some(msg.into());
+            .push(ex.step("bounds", desired, reason, || msg.into()));
+        decision.rescale_reason = ex.0.then(|| msg.into());
         return finish(
             decision,
+            ex,
             desired,
             behavior.as_ref(),
             history,
@@ -116,34 +117,29 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
 
     let (raw, metric) = match (input.raw_recommendation, combined) {
         (Some(raw), _) => {
-            decision.steps.push(Step::new(
-                "metrics",
-                raw,
-                "RawRecommendation",
-                format!("metric proposals skipped: raw recommendation {raw} given"),
-            ));
-            decision.steps.push(Step::new(
-                "tolerance",
-                raw,
-                "NotApplied",
-                "tolerance applies to metric ratios, not to a given recommendation".into(),
-            ));
-            (raw, "the raw recommendation".to_string())
+            decision
+                .steps
+                .push(ex.step("metrics", raw, "RawRecommendation", || {
+                    format!("metric proposals skipped: raw recommendation {raw} given")
+                }));
+            decision
+                .steps
+                .push(ex.step("tolerance", raw, "NotApplied", || {
+                    "tolerance applies to metric ratios, not to a given recommendation".into()
+                }));
+            (raw, ex.msg(|| "the raw recommendation".into()))
         }
         (None, combined) => {
             match combined.expect("proposals are computed without a raw recommendation") {
                 Combined::Invalid { reason, message } => {
                     decision
                         .steps
-                        .push(Step::new("metrics", current, &reason, message.clone()));
+                        .push(ex.step("metrics", current, reason, || message.clone()));
                     decision.conditions = vec![
                         got_scale,
-                        Condition::new(
-                            ACTIVE,
-                            false,
-                            &reason,
-                            format!("the HPA was unable to compute the replica count: {message}"),
-                        ),
+                        ex.condition(ACTIVE, false, reason, || {
+                            format!("the HPA was unable to compute the replica count: {message}")
+                        }),
                     ];
                     decision.error = Some(message);
                     decision.history = history;
@@ -154,17 +150,13 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
                     metric,
                     partial_error,
                 } => {
-                    let message = match &partial_error {
-                        Some(e) => format!("max over the valid metrics: {metric} proposes {replicas}; scaling up despite {e}"),
-                        None => format!("max over {} metric(s): {metric} proposes {replicas}", decision.proposals.len()),
-                    };
-                    decision.steps.push(Step::new(
-                        "metrics",
-                        replicas,
-                        "ValidMetricFound",
-                        message,
-                    ));
+                    let n = decision.proposals.len();
+                    decision.steps.push(ex.step("metrics", replicas, "ValidMetricFound", || match &partial_error {
+                    Some(e) => format!("max over the valid metrics: {metric} proposes {replicas}; scaling up despite {e}"),
+                    None => format!("max over {n} metric(s): {metric} proposes {replicas}"),
+                }));
                     decision.steps.push(tolerance_step(
+                        ex,
                         &decision.proposals,
                         &metric,
                         replicas,
@@ -176,48 +168,48 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
         }
     };
     decision.rescale_reason = match raw.cmp(&current) {
+        _ if !ex.0 => None,
         std::cmp::Ordering::Greater => Some(format!("{metric} above target")),
         std::cmp::Ordering::Less => Some("All metrics below target".into()),
         std::cmp::Ordering::Equal => None,
     };
 
+    let start = Start {
+        current,
+        raw,
+        bounds,
+        now,
+        ex,
+    };
     let normalized = match &behavior {
         Some(b) => normalize::with_behavior(
+            &start,
             b,
             input.controller.downscale_stabilization_window,
             &mut history,
-            current,
-            raw,
-            bounds,
-            now,
         ),
         None => normalize::legacy(
-            &mut history,
-            current,
-            raw,
-            bounds,
+            &start,
             &LegacyRules {
                 window: input.controller.downscale_stabilization_window,
                 up_factor: input.controller.scale_up_limit_factor,
                 up_minimum: input.controller.scale_up_limit_minimum,
             },
-            now,
+            &mut history,
         ),
     };
     decision.steps.extend(normalized.steps);
     let (limited, reason, message) = normalized.limited;
     let conditions = vec![
-        Condition::new(ABLE, true, normalized.able.0, normalized.able.1),
-        Condition::new(
-            ACTIVE,
-            true,
-            "ValidMetricFound",
-            format!("the HPA was able to successfully calculate a replica count from {metric}"),
-        ),
-        Condition::new(LIMITED, limited, reason, message),
+        ex.condition(ABLE, true, normalized.able.0, || normalized.able.1.into()),
+        ex.condition(ACTIVE, true, "ValidMetricFound", || {
+            format!("the HPA was able to successfully calculate a replica count from {metric}")
+        }),
+        ex.condition(LIMITED, limited, reason, || message.into()),
     ];
     finish(
         decision,
+        ex,
         normalized.desired,
         behavior.as_ref(),
         history,
@@ -230,6 +222,7 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
 /// changes (the write is assumed to succeed), and the scale event is stored.
 fn finish(
     mut decision: Decision,
+    ex: Explain,
     desired: i32,
     behavior: Option<&ResolvedBehavior>,
     mut history: History,
@@ -238,12 +231,9 @@ fn finish(
 ) -> Decision {
     let current = decision.current_replicas;
     if desired != current {
-        let able = Condition::new(
-            ABLE,
-            true,
-            "SucceededRescale",
-            format!("the HPA controller was able to update the target scale to {desired}"),
-        );
+        let able = ex.condition(ABLE, true, "SucceededRescale", || {
+            format!("the HPA controller was able to update the target scale to {desired}")
+        });
         match conditions.iter_mut().find(|c| c.condition_type == ABLE) {
             Some(c) => *c = able,
             None => conditions.insert(0, able),
@@ -278,31 +268,32 @@ fn tolerances(input: &DecisionInput, behavior: Option<&ResolvedBehavior>) -> Tol
     }
 }
 
-fn tolerance_step(proposals: &[Proposal], metric: &str, replicas: i32, t: Tolerances) -> Step {
-    let band = format!("[{:.3}, {:.3}]", 1.0 - t.scale_down, 1.0 + t.scale_up);
+fn tolerance_step(
+    ex: Explain,
+    proposals: &[Proposal],
+    metric: &str,
+    replicas: i32,
+    t: Tolerances,
+) -> Step {
     let winner = proposals
         .iter()
         .find(|p| p.metric == metric && p.replicas == Some(replicas));
-    match winner.and_then(|p| p.ratio.zip(p.within_tolerance)) {
-        Some((ratio, true)) => Step::new(
-            "tolerance",
-            replicas,
-            "WithinTolerance",
-            format!("usage ratio {ratio:.3} of {metric} is within {band}: current count kept"),
-        ),
-        Some((ratio, false)) => Step::new(
-            "tolerance",
-            replicas,
-            "OutsideTolerance",
-            format!("usage ratio {ratio:.3} of {metric} is outside {band}"),
-        ),
-        None => Step::new(
-            "tolerance",
-            replicas,
-            "OutsideTolerance",
-            format!("tolerance band {band}"),
-        ),
-    }
+    let within = winner.and_then(|p| p.within_tolerance) == Some(true);
+    let reason = if within {
+        "WithinTolerance"
+    } else {
+        "OutsideTolerance"
+    };
+    ex.step("tolerance", replicas, reason, || {
+        let band = format!("[{:.3}, {:.3}]", 1.0 - t.scale_down, 1.0 + t.scale_up);
+        match winner.and_then(|p| p.ratio) {
+            Some(ratio) if within => {
+                format!("usage ratio {ratio:.3} of {metric} is within {band}: current count kept")
+            }
+            Some(ratio) => format!("usage ratio {ratio:.3} of {metric} is outside {band}"),
+            None => format!("tolerance band {band}"),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use chrono::Duration;
 
-use super::explain::Step;
+use super::explain::{Explain, Step};
 use super::history::{change_in_period, History};
 use super::input::Time;
 use crate::policy::{ResolvedBehavior, ResolvedRules, ScalingPolicyType, SelectPolicy};
@@ -60,16 +60,31 @@ pub struct Bounds {
     pub max: i32,
 }
 
+/// What normalization starts from.
+#[derive(Clone, Copy, Debug)]
+pub struct Start {
+    pub current: i32,
+    /// The raw recommendation (the max over metric proposals).
+    pub raw: i32,
+    pub bounds: Bounds,
+    pub now: Time,
+    pub ex: Explain,
+}
+
 /// `normalizeDesiredReplicasWithBehaviors`.
 pub fn with_behavior(
+    s: &Start,
     behavior: &ResolvedBehavior,
     down_window_default: Duration,
     history: &mut History,
-    current: i32,
-    raw: i32,
-    bounds: Bounds,
-    now: Time,
 ) -> Normalized {
+    let Start {
+        current,
+        raw,
+        bounds,
+        now,
+        ex,
+    } = *s;
     let up_window = Duration::seconds(i64::from(
         behavior.scale_up.stabilization_window_s.unwrap_or(0),
     ));
@@ -85,32 +100,22 @@ pub fn with_behavior(
     } else {
         DOWN_STABILIZED
     };
-    let mut steps = vec![Step::new(
-        "stabilization",
-        stabilized,
-        able.0,
+    let mut steps = vec![ex.step("stabilization", stabilized, able.0, || {
         format!(
             "raw {raw} kept within [min of recommendations in the last {}s, max of those in the last {}s] around current {current}: {stabilized}",
             up_window.num_seconds(),
             down_window.num_seconds()
-        ),
-    )];
+        )
+    })];
 
     // Rate limit, then bounds; together they are `convertDesiredReplicasWithBehaviorRate`.
-    let mut after_rate = stabilized;
-    let mut rate_step = (
-        false,
-        "WithinRateLimit",
-        String::from("no rate limit applies"),
-    );
+    let mut rate_limited = false;
+    let mut rate_limit = None;
     let mut desired = stabilized;
     let mut limit = (false, WITHIN_RANGE.0, WITHIN_RANGE.1);
     if stabilized > current {
         let up = scale_up_limit(current, history, &behavior.scale_up, now).max(current);
-        rate_step.2 = format!(
-            "scale-up policies allow at most {up} replicas now ({})",
-            describe(&behavior.scale_up)
-        );
+        rate_limit = Some((up, &behavior.scale_up));
         let (cap, reason) = if bounds.max > up {
             (up, UP_LIMIT)
         } else {
@@ -119,17 +124,11 @@ pub fn with_behavior(
         if stabilized > cap {
             desired = cap;
             limit = (true, reason.0, reason.1);
-            if reason == UP_LIMIT {
-                after_rate = cap;
-                rate_step.0 = true;
-            }
+            rate_limited = reason == UP_LIMIT;
         }
     } else if stabilized < current {
         let down = scale_down_limit(current, history, &behavior.scale_down, now).min(current);
-        rate_step.2 = format!(
-            "scale-down policies allow at least {down} replicas now ({})",
-            describe(&behavior.scale_down)
-        );
+        rate_limit = Some((down, &behavior.scale_down));
         let (floor, reason) = if bounds.min < down {
             (down, DOWN_LIMIT)
         } else {
@@ -138,23 +137,36 @@ pub fn with_behavior(
         if stabilized < floor {
             desired = floor;
             limit = (true, reason.0, reason.1);
-            if reason == DOWN_LIMIT {
-                after_rate = floor;
-                rate_step.0 = true;
-            }
+            rate_limited = reason == DOWN_LIMIT;
         }
     }
-    let rate_reason = if rate_step.0 { limit.1 } else { rate_step.1 };
-    steps.push(Step::new("rateLimit", after_rate, rate_reason, rate_step.2));
-    steps.push(bounds_step(
-        desired,
-        bounds,
-        if rate_step.0 {
-            WITHIN_RANGE
-        } else {
-            (limit.1, limit.2)
-        },
-    ));
+    let after_rate = if rate_limited { desired } else { stabilized };
+    let rate_reason = if rate_limited {
+        limit.1
+    } else {
+        "WithinRateLimit"
+    };
+    steps.push(
+        ex.step("rateLimit", after_rate, rate_reason, || match rate_limit {
+            Some((n, rules)) if stabilized > current => {
+                format!(
+                    "scale-up policies allow at most {n} replicas now ({})",
+                    describe(rules)
+                )
+            }
+            Some((n, rules)) => format!(
+                "scale-down policies allow at least {n} replicas now ({})",
+                describe(rules)
+            ),
+            None => "no rate limit applies".into(),
+        }),
+    );
+    let bounds_reason = if rate_limited {
+        WITHIN_RANGE
+    } else {
+        (limit.1, limit.2)
+    };
+    steps.push(bounds_step(ex, desired, bounds, bounds_reason));
     Normalized {
         desired,
         steps,
@@ -173,14 +185,14 @@ pub struct LegacyRules {
 }
 
 /// `normalizeDesiredReplicas`: the rules without `behavior`.
-pub fn legacy(
-    history: &mut History,
-    current: i32,
-    raw: i32,
-    bounds: Bounds,
-    rules: &LegacyRules,
-    now: Time,
-) -> Normalized {
+pub fn legacy(s: &Start, rules: &LegacyRules, history: &mut History) -> Normalized {
+    let Start {
+        current,
+        raw,
+        bounds,
+        now,
+        ex,
+    } = *s;
     let LegacyRules {
         window,
         up_factor,
@@ -203,15 +215,12 @@ pub fn legacy(
     } else {
         READY
     };
-    let mut steps = vec![Step::new(
-        "stabilization",
-        max_rec,
-        able.0,
+    let mut steps = vec![ex.step("stabilization", max_rec, able.0, || {
         format!(
             "max of raw {raw} and the recommendations of the last {}s: {max_rec}",
             window.num_seconds()
-        ),
-    )];
+        )
+    })];
 
     // `convertDesiredReplicasWithRules`.
     let up_limit = (up_factor * f64::from(current)).max(up_minimum) as i32;
@@ -228,7 +237,7 @@ pub fn legacy(
         (max_rec, (false, WITHIN_RANGE.0, WITHIN_RANGE.1))
     };
     let rate_limited = limit.1 == UP_LIMIT.0;
-    steps.push(Step::new(
+    steps.push(ex.step(
         "rateLimit",
         if rate_limited { desired } else { max_rec },
         if rate_limited {
@@ -236,17 +245,14 @@ pub fn legacy(
         } else {
             "WithinRateLimit"
         },
-        format!("legacy scale-up limit max({up_factor}×{current}, {up_minimum}) = {up_limit}"),
+        || format!("legacy scale-up limit max({up_factor}×{current}, {up_minimum}) = {up_limit}"),
     ));
-    steps.push(bounds_step(
-        desired,
-        bounds,
-        if rate_limited {
-            WITHIN_RANGE
-        } else {
-            (limit.1, limit.2)
-        },
-    ));
+    let bounds_reason = if rate_limited {
+        WITHIN_RANGE
+    } else {
+        (limit.1, limit.2)
+    };
+    steps.push(bounds_step(ex, desired, bounds, bounds_reason));
     Normalized {
         desired,
         steps,
@@ -255,13 +261,15 @@ pub fn legacy(
     }
 }
 
-fn bounds_step(desired: i32, bounds: Bounds, (reason, message): (&str, &str)) -> Step {
-    Step::new(
-        "bounds",
-        desired,
-        reason,
-        format!("{message} [{}, {}]", bounds.min, bounds.max),
-    )
+fn bounds_step(
+    ex: Explain,
+    desired: i32,
+    bounds: Bounds,
+    (reason, message): (&'static str, &'static str),
+) -> Step {
+    ex.step("bounds", desired, reason, || {
+        format!("{message} [{}, {}]", bounds.min, bounds.max)
+    })
 }
 
 /// `stabilizeRecommendationWithBehaviors`: keeps `current` between the lowest

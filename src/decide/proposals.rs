@@ -8,6 +8,7 @@ use super::calculator::{
     per_pod_replicas, plain_replicas, resource_utilization_replicas, usage_ratio_replicas,
     Calculation, PodContext, Tolerances,
 };
+use super::explain::Explain;
 use super::input::{DecisionInput, Observation, PodSample};
 use super::pods::{Sample, Samples};
 use crate::policy::{LabelSelector, MetricSourceType, MetricSpec, MetricTarget, MetricTargetType};
@@ -30,16 +31,16 @@ pub struct Proposal {
     pub error: Option<String>,
     /// The HPA condition reason for a failed metric (e.g. `FailedGetResourceMetric`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub condition_reason: Option<String>,
+    pub condition_reason: Option<&'static str>,
 }
 
 impl Proposal {
-    fn ok(metric: String, c: Calculation) -> Self {
+    fn ok(metric: String, c: Calculation, ex: Explain) -> Self {
         Proposal {
             metric,
             replicas: Some(c.replicas),
             utilization_percent: c.utilization_percent,
-            raw_value: Some(format_milli(c.raw_milli)),
+            raw_value: ex.0.then(|| format_milli(c.raw_milli)),
             ratio: Some(c.ratio),
             within_tolerance: Some(c.within_tolerance),
             error: None,
@@ -47,7 +48,7 @@ impl Proposal {
         }
     }
 
-    fn failed(metric: String, reason: &str, message: String) -> Self {
+    fn failed(metric: String, reason: &'static str, message: String) -> Self {
         Proposal {
             metric,
             replicas: None,
@@ -56,7 +57,7 @@ impl Proposal {
             ratio: None,
             within_tolerance: None,
             error: Some(message),
-            condition_reason: Some(reason.to_string()),
+            condition_reason: Some(reason),
         }
     }
 }
@@ -73,7 +74,10 @@ pub enum Combined {
     },
     /// No decision: every metric failed, or some failed and the rest would
     /// scale down. Carries the first failure's condition reason and the error.
-    Invalid { reason: String, message: String },
+    Invalid {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 /// Computes every metric's proposal and combines them.
@@ -108,13 +112,10 @@ pub fn propose_all(
     if invalid_count >= metrics.len() || (invalid_count > 0 && replicas < input.current_replicas) {
         let (reason, message) = match first_invalid {
             Some(p) => (
-                p.condition_reason.clone().unwrap_or_default(),
+                p.condition_reason.unwrap_or("InvalidMetricSourceType"),
                 error.unwrap_or_default(),
             ),
-            None => (
-                "InvalidMetricSourceType".into(),
-                "no metrics to compute".into(),
-            ),
+            None => ("InvalidMetricSourceType", "no metrics to compute".into()),
         };
         return (proposals, Combined::Invalid { reason, message });
     }
@@ -131,6 +132,7 @@ pub fn propose_all(
 
 /// `computeReplicasForMetric` for one metric spec.
 pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances) -> Proposal {
+    let ex = Explain(input.explain);
     let ctx = PodContext {
         pods: &input.pods,
         cfg: &input.controller,
@@ -172,19 +174,19 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                     .map_err(|e| format!("unable to get metrics for resource {name}: {e}"))
             };
             if let Some(avg) = &target.average_value {
-                let label = format!("{name} resource");
+                let label = ex.msg(|| format!("{name} resource"));
                 let calc = samples().and_then(|s| {
                     plain_replicas(&ctx, spec_replicas, avg.milli(), Some(name), tolerances, s)
                 });
                 return match calc {
-                    Ok(c) => Proposal::ok(label, c),
+                    Ok(c) => Proposal::ok(label, c, ex),
                     Err(e) => fail(label, format!("failed to get {name} usage: {e}")),
                 };
             }
-            let label = match container {
+            let label = ex.msg(|| match container {
                 None => format!("{name} resource utilization (percentage of request)"),
                 Some(_) => format!("{name} container resource utilization (percentage of request)"),
-            };
+            });
             let Some(util) = target.average_utilization else {
                 return fail(label, "invalid resource metric source: neither an average utilization target nor an average value (usage) target was set".into());
             };
@@ -200,7 +202,7 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                 )
             });
             match calc {
-                Ok(c) => Proposal::ok(label, c),
+                Ok(c) => Proposal::ok(label, c, ex),
                 Err(e) => fail(label, format!("failed to get {name} utilization: {e}")),
             }
         }
@@ -209,7 +211,7 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                 return missing_source(spec);
             };
             let name = src.metric.name.as_str();
-            let label = format!("pods metric {name}");
+            let label = ex.msg(|| format!("pods metric {name}"));
             let fail = |msg: String| {
                 Proposal::failed(
                     label.clone(),
@@ -226,7 +228,7 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                     plain_replicas(&ctx, spec_replicas, avg.milli(), None, tolerances, s)
                 });
             match calc {
-                Ok(c) => Proposal::ok(label, c),
+                Ok(c) => Proposal::ok(label, c, ex),
                 Err(e) => fail(e),
             }
         }
@@ -253,21 +255,22 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
             };
             match (&src.target, &src.target.value, &src.target.average_value) {
                 (MetricTarget { target_type: Some(MetricTargetType::Value), .. }, Some(v), _) => {
-                    let label = format!("{kind} metric {name}");
+                    let label = ex.msg(|| format!("{kind} metric {name}"));
                     match fetch().and_then(|usage| {
                         usage_ratio_replicas(&input.pods, spec_replicas, usage, v.milli(), tolerances)
                     }) {
-                        Ok(c) => Proposal::ok(label, c),
+                        Ok(c) => Proposal::ok(label, c, ex),
                         Err(e) => fail(label, e),
                     }
                 }
                 (MetricTarget { target_type: Some(MetricTargetType::AverageValue), .. }, _, Some(avg)) => {
                     // The HPA labels this case like an external metric; kept for fidelity.
-                    let label = external_label(name, src.metric.selector.as_ref());
+                    let label = ex.msg(|| external_label(name, src.metric.selector.as_ref()));
                     match fetch() {
                         Ok(usage) => Proposal::ok(
                             label,
                             per_pod_replicas(input.status_replicas, usage, avg.milli(), tolerances),
+                            ex,
                         ),
                         Err(e) => fail(label, format!("failed to get {name} object metric: {e}")),
                     }
@@ -283,7 +286,7 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                 return missing_source(spec);
             };
             let name = src.metric.name.as_str();
-            let label = external_label(name, src.metric.selector.as_ref());
+            let label = ex.msg(|| external_label(name, src.metric.selector.as_ref()));
             let fail = |msg: String| {
                 Proposal::failed(
                     label.clone(),
@@ -304,6 +307,7 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                     Ok(usage) => Proposal::ok(
                         label.clone(),
                         per_pod_replicas(input.status_replicas, usage, avg.milli(), tolerances),
+                        ex,
                     ),
                     Err(e) => fail(format!("failed to get {name} external metric: {e}")),
                 };
@@ -312,7 +316,7 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                 return match fetch().and_then(|usage| {
                     usage_ratio_replicas(&input.pods, spec_replicas, usage, v.milli(), tolerances)
                 }) {
-                    Ok(c) => Proposal::ok(label.clone(), c),
+                    Ok(c) => Proposal::ok(label.clone(), c, ex),
                     Err(e) => fail(format!("failed to get external metric {name}: {e}")),
                 };
             }

@@ -130,9 +130,10 @@ impl Case {
             controller: self.controller.clone(),
             current_replicas: self.current,
             status_replicas: self.status.unwrap_or(self.current),
-            pods: self.pods.clone(),
+            pods: self.pods.clone().into(),
             observations: self.obs.clone(),
             raw_recommendation: self.raw,
+            explain: true,
         };
         decide(&input, self.history.clone())
     }
@@ -535,7 +536,7 @@ fn unknown_metric_type_is_an_invalid_metric() {
     let d = c.run();
     assert_eq!(d.desired_replicas, 4);
     assert_eq!(
-        d.proposals[0].condition_reason.as_deref(),
+        d.proposals[0].condition_reason,
         Some("InvalidMetricSourceType")
     );
 }

@@ -2,6 +2,8 @@
 //! one place: the CPU-80 % metric when `metrics` is empty, and the behavior
 //! rules of `pkg/apis/autoscaling/v2/defaults.go` for a direction left out.
 
+use std::borrow::Cow;
+
 use super::schema::{
     Behavior, MetricSourceType, MetricSpec, MetricTarget, MetricTargetType, PolicySpec,
     ResourceMetricSource, ScalingPolicyRule, ScalingPolicyType, ScalingRules, SelectPolicy,
@@ -38,11 +40,11 @@ impl PolicySpec {
     }
 
     /// The metrics the HPA would use: the spec's, or CPU utilization 80 % when empty.
-    pub fn effective_metrics(&self) -> Vec<MetricSpec> {
+    pub fn effective_metrics(&self) -> Cow<'_, [MetricSpec]> {
         if !self.metrics.is_empty() {
-            return self.metrics.clone();
+            return Cow::Borrowed(&self.metrics);
         }
-        vec![MetricSpec {
+        Cow::Owned(vec![MetricSpec {
             source_type: MetricSourceType::Resource,
             resource: Some(ResourceMetricSource {
                 name: "cpu".to_string(),
@@ -57,7 +59,7 @@ impl PolicySpec {
             pods: None,
             object: None,
             external: None,
-        }]
+        }])
     }
 
     /// The behavior with defaults, or `None` for the legacy rules.

@@ -112,6 +112,9 @@ pub struct PolicySpec {
     /// scale-up limit max(2×current, 4)); present, even empty, means behaviors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub behavior: Option<Behavior>,
+    /// How often to decide, in seconds (scalepilot extension; default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_seconds: Option<i32>,
 }
 
 /// `CrossVersionObjectReference`.

@@ -69,6 +69,14 @@ pub fn validate_spec(spec: &PolicySpec, prefix: &str, require_target: bool) -> V
             format!("Invalid value: {max}: must be greater than or equal to `minReplicas` ({min})"),
         );
     }
+    if let Some(t) = spec.tick_seconds {
+        if !(1..=3600).contains(&t) {
+            out.add(
+                format!("{prefix}.tickSeconds"),
+                format!("Invalid value: {t}: must be between 1 and 3600 seconds"),
+            );
+        }
+    }
     for (i, m) in spec.metrics.iter().enumerate() {
         check_metric(&mut out, m, &format!("{prefix}.metrics[{i}]"));
     }

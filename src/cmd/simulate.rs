@@ -1,0 +1,238 @@
+//! `scalepilot simulate`: replay a trace or a synthetic workload through the
+//! policies and the baselines; print the scorecard, draw the picture, record
+//! every decision.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::DateTime;
+use serde::Serialize;
+
+use crate::cli::SimulateArgs;
+use crate::decide::Decision;
+use crate::error::{Error, Result};
+use crate::policy::{load_paths, LoadReport, ScalingPolicy};
+use crate::sim::{self, Capacity, NamedPolicy, Outcome, SimConfig, Trace, Workload};
+
+/// The example policy the embedded default replays.
+const DEFAULT_POLICY: &str = include_str!("../../policies/checkout-stream.yaml");
+
+/// One line of `--decisions`: which autoscaler, when, and the decision.
+#[derive(Serialize)]
+struct DecisionLine<'a> {
+    autoscaler: &'a str,
+    time: String,
+    #[serde(flatten)]
+    decision: &'a Decision,
+}
+
+pub fn run(args: &SimulateArgs) -> Result<()> {
+    let embedded = args.trace.is_none() && args.workload.is_none() && args.policy.is_empty();
+    let policies = load_policies(&args.policy)?;
+    let trace = match (&args.trace, args.workload) {
+        (Some(path), _) => Trace::from_csv_file(path)?,
+        (None, w) => w
+            .unwrap_or(Workload::FlashCrowd)
+            .generate(args.seed, args.duration.0, 60),
+    };
+    let cfg = SimConfig {
+        capacity: args
+            .capacity_per_replica
+            .map_or(args.capacity, Capacity::PerReplica),
+        pod_startup_s: args.pod_startup.0,
+        metric_delay_s: args.metric_delay.0,
+        tick_s: args.tick.0.max(1),
+        interpolation: args.interpolate,
+        baselines: args.baseline.clone(),
+        hpa_target: args.hpa_target,
+        step_s: 1,
+        explain: args.decisions.is_some(),
+    };
+    let describe = describe_trace(&trace);
+    let mut record = match &args.decisions {
+        Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
+            Error::Read {
+                path: p.clone(),
+                source: e,
+            }
+        })?)),
+        None => None,
+    };
+    let mut record_err = None;
+    let progress = progress_bar(&trace, policies.len() + args.baseline.len());
+    let mut last_autoscaler = String::new();
+    let outcome = sim::run(trace, &policies, &cfg, |name, t, d| {
+        if name != last_autoscaler {
+            if let Some(p) = &progress {
+                p.inc(1);
+                p.set_message(name.to_string());
+            }
+            last_autoscaler = name.to_string();
+        }
+        if let Some(w) = record.as_mut() {
+            let line = DecisionLine {
+                autoscaler: name,
+                time: DateTime::from_timestamp(t, 0)
+                    .map_or_else(|| t.to_string(), |d| d.to_rfc3339()),
+                decision: d,
+            };
+            let res = serde_json::to_writer(&mut *w, &line)
+                .map_err(std::io::Error::from)
+                .and_then(|_| w.write_all(b"\n"));
+            if let Err(e) = res {
+                record_err.get_or_insert(e);
+            }
+        }
+    })?;
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    if let Some(e) = record_err {
+        return Err(Error::Output(e));
+    }
+    if let Some(mut w) = record {
+        w.flush().map_err(Error::Output)?;
+    }
+    let plot_path = args
+        .plot
+        .clone()
+        .or_else(|| embedded.then(|| PathBuf::from("simulate.svg")));
+    if let Some(path) = &plot_path {
+        sim::plot(&outcome, path)?;
+    }
+    if args.json {
+        let json = serde_json::json!({
+            "trace": describe,
+            "capacityPerReplica": outcome.world.capacity,
+            "scorecards": outcome.scorecards(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).map_err(|e| Error::Output(e.into()))?
+        );
+    } else {
+        println!("{describe}");
+        print!("{}", table(&outcome));
+        if let Some(path) = &plot_path {
+            println!("picture: {}", path.display());
+        }
+        if let Some(path) = &args.decisions {
+            println!("decisions: {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn load_policies(paths: &[PathBuf]) -> Result<Vec<NamedPolicy>> {
+    let report = if paths.is_empty() {
+        let mut report = LoadReport::default();
+        crate::policy::load_text(
+            Path::new("policies/checkout-stream.yaml (embedded)"),
+            DEFAULT_POLICY,
+            &mut report,
+        );
+        report
+    } else {
+        load_paths(paths)
+    };
+    if !report.problems.is_empty() {
+        return Err(Error::Policy(
+            report.problems.iter().map(ToString::to_string).collect(),
+        ));
+    }
+    if report.policies.is_empty() {
+        return Err(Error::Input("--policy: no policy found".into()));
+    }
+    Ok(report
+        .policies
+        .into_iter()
+        .map(|p| {
+            let ScalingPolicy { metadata, spec, .. } = p.policy;
+            NamedPolicy {
+                name: metadata.name,
+                spec,
+            }
+        })
+        .collect())
+}
+
+fn describe_trace(t: &Trace) -> String {
+    let span_h = (t.end() - t.start()) as f64 / 3600.0;
+    let when = if t.absolute_time {
+        DateTime::from_timestamp(t.start(), 0).map_or_else(String::new, |d| {
+            format!(" from {}", d.format("%Y-%m-%d %H:%M UTC"))
+        })
+    } else {
+        " (relative time)".into()
+    };
+    let gaps = if t.filled > 0 {
+        format!(
+            "; {} missing samples filled by holding the last value",
+            t.filled
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "trace {}: {} samples every {} s over {:.1} h{when}{gaps}",
+        t.name,
+        t.ts.len(),
+        t.interval_s,
+        span_h
+    )
+}
+
+fn progress_bar(trace: &Trace, autoscalers: usize) -> Option<indicatif::ProgressBar> {
+    let steps = (trace.end() - trace.start()) as usize * autoscalers;
+    if !std::io::stderr().is_terminal() || steps < 5_000_000 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(autoscalers as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} replaying {msg} [{bar:30}] {pos}/{len} autoscalers, {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+/// The scorecard as a text table.
+pub fn table(outcome: &Outcome) -> String {
+    let mut out = format!(
+        "{:<14} {:>11} {:>8} {:>10} {:>9} {:>9} {:>8} {:>8} {:>6} {:>9}\n",
+        "autoscaler",
+        "replica-h",
+        "×oracle",
+        "under-%t",
+        "unserved%",
+        "util-mean",
+        "util-p95",
+        "actions",
+        "flaps",
+        "reaction"
+    );
+    for s in outcome.scorecards() {
+        let ratio = s
+            .cost_vs_oracle
+            .map_or("-".to_string(), |r| format!("{r:.2}"));
+        let reaction = s
+            .reaction_s
+            .map_or("never".to_string(), |r| format!("{r} s"));
+        out.push_str(&format!(
+            "{:<14} {:>11.1} {:>8} {:>10.2} {:>9.3} {:>8.1}% {:>7.1}% {:>8} {:>6} {:>9}\n",
+            s.name,
+            s.replica_hours,
+            ratio,
+            s.under_provisioned_pct,
+            s.unserved_pct,
+            s.mean_utilization_pct,
+            s.p95_utilization_pct,
+            s.scale_actions,
+            s.flaps,
+            reaction
+        ));
+    }
+    out
+}

@@ -1,0 +1,282 @@
+//! Replays with hand-computed scores and the invariants every replay must keep.
+
+use super::*;
+use crate::decide::{scale_up_limit, Decision, History};
+use crate::policy::{PolicySpec, ResolvedBehavior};
+
+fn spec(yaml: &str) -> PolicySpec {
+    serde_yaml::from_str(yaml).expect("test policy parses")
+}
+
+fn policy(name: &str, yaml: &str) -> NamedPolicy {
+    NamedPolicy {
+        name: name.into(),
+        spec: spec(yaml),
+    }
+}
+
+const STREAM: &str = "{minReplicas: 1, maxReplicas: 1000, metrics: [{type: External, external: {metric: {name: load}, target: {type: AverageValue, averageValue: '80'}}}], behavior: {scaleDown: {stabilizationWindowSeconds: 120}}}";
+
+fn flat(values: &[(i64, f64)]) -> Trace {
+    Trace::new(
+        "hand".into(),
+        values.iter().map(|v| v.0).collect(),
+        values.iter().map(|v| v.1).collect(),
+    )
+}
+
+fn cfg(capacity: f64) -> SimConfig {
+    SimConfig {
+        capacity: Capacity::PerReplica(capacity),
+        ..SimConfig::default()
+    }
+}
+
+#[test]
+fn oracle_scores_of_a_hand_made_trace() {
+    // 250 units for an hour, then 450 for an hour, capacity 100 per replica,
+    // held steps: the oracle runs 3 then 5 replicas; the two extra pods are
+    // created 30 s early. Cost = 3 h·1 + 5 h·1 + 2 × 30 s.
+    let trace = flat(&[(0, 250.0), (3600, 450.0)]);
+    let mut c = cfg(100.0);
+    c.interpolation = Interpolation::Step;
+    c.baselines = vec![Baseline::Oracle];
+    let out = run(trace, &[], &c, |_, _, _| {}).unwrap();
+    let o = &out.replays.last().unwrap().score;
+    assert_eq!(o.name, "oracle");
+    assert!(
+        (o.replica_hours - (3.0 + 5.0 + 60.0 / 3600.0)).abs() < 1e-9,
+        "{}",
+        o.replica_hours
+    );
+    assert_eq!(o.under_provisioned_pct, 0.0);
+    assert_eq!(o.unserved_pct, 0.0);
+    // Utilization: 250/300 for the first hour, 450/500 for the second.
+    assert!((o.mean_utilization_pct - 100.0 * (250.0 / 300.0 + 0.9) / 2.0).abs() < 1e-6);
+    assert_eq!(o.scale_actions, 1);
+    assert_eq!(o.reaction_s, Some(0));
+}
+
+#[test]
+fn a_late_autoscaler_is_under_provisioned_for_its_lag() {
+    // A step from 100 to 300 units at t=600 (capacity 100, target 80 per replica):
+    // the policy sees it 10 s late (metric delay), decides on the next 5 s tick,
+    // and its pods are ready 30 s later: 40 s short of capacity.
+    let trace = flat(&[(0, 100.0), (600, 300.0), (1200, 300.0)]);
+    let mut c = cfg(100.0);
+    c.interpolation = Interpolation::Step;
+    c.baselines = vec![Baseline::Oracle];
+    let out = run(trace, &[policy("stream", STREAM)], &c, |_, _, _| {}).unwrap();
+    let p = &out.replays[0].score;
+    // Under-provisioned from 600 to 640 out of 1800 s.
+    assert!(
+        (p.under_provisioned_pct - 100.0 * 40.0 / 1800.0).abs() < 1e-9,
+        "{p:?}"
+    );
+    assert_eq!(p.reaction_s, Some(40));
+    // Starts with the 1 replica the load needs, which the policy (target 80
+    // per replica) raises to 2 at once; then 300/80 → 4 once it sees the step.
+    assert_eq!(out.replays[0].actions, vec![(0, 2), (610, 4)]);
+    assert_eq!(p.scale_actions, 2);
+    // Unserved: 40 s × (300 − 200) of 600×100 + 1200×300 total.
+    let total = 600.0 * 100.0 + 1200.0 * 300.0;
+    assert!(
+        (p.unserved_pct - 100.0 * 4000.0 / total).abs() < 1e-9,
+        "{}",
+        p.unserved_pct
+    );
+}
+
+#[test]
+fn flaps_count_reversals_within_five_minutes() {
+    // Up at 300, down at 400 (stabilization 0 for scale-down), up at 500.
+    let quick = "{minReplicas: 1, maxReplicas: 100, metrics: [{type: External, external: {metric: {name: load}, target: {type: AverageValue, averageValue: '100'}}}], behavior: {scaleDown: {stabilizationWindowSeconds: 0}}}";
+    let trace = flat(&[
+        (0, 100.0),
+        (300, 400.0),
+        (400, 100.0),
+        (500, 400.0),
+        (600, 400.0),
+    ]);
+    let mut c = cfg(100.0);
+    c.interpolation = Interpolation::Step;
+    c.metric_delay_s = 0;
+    c.baselines = vec![];
+    let out = run(trace, &[policy("quick", quick)], &c, |_, _, _| {}).unwrap();
+    let s = &out.replays[0].score;
+    assert_eq!(out.replays[0].actions, vec![(300, 4), (400, 1), (500, 4)]);
+    assert_eq!(s.scale_actions, 3);
+    assert_eq!(s.flaps, 2);
+}
+
+/// Every replay's decisions keep the policy's promises.
+struct Invariants {
+    min: i32,
+    max: i32,
+    behavior: Option<ResolvedBehavior>,
+    down_window_s: i64,
+    history: History,
+    current: Option<i32>,
+    checked: usize,
+}
+
+impl Invariants {
+    fn new(spec: &PolicySpec) -> Self {
+        let behavior = spec.resolved_behavior();
+        let down_window_s = behavior
+            .as_ref()
+            .and_then(|b| b.scale_down.stabilization_window_s)
+            .map_or(300, i64::from);
+        Invariants {
+            min: spec.min_replicas(),
+            max: spec.max_replicas,
+            behavior,
+            down_window_s,
+            history: History::default(),
+            current: None,
+            checked: 0,
+        }
+    }
+
+    fn check(&mut self, t: i64, d: &Decision) {
+        let now = crate::decide::Time::from_timestamp(t, 0).unwrap();
+        let current = d.current_replicas;
+        let desired = d.desired_replicas;
+        assert!(
+            (self.min..=self.max).contains(&desired),
+            "{desired} outside [{}, {}] at {t}",
+            self.min,
+            self.max
+        );
+        if let Some(prev) = self.current {
+            assert_eq!(prev, current, "the replay applies every decision");
+        }
+        if let Some(b) = &self.behavior {
+            if desired > current {
+                let limit = scale_up_limit(current, &self.history, &b.scale_up, now).max(current);
+                assert!(
+                    desired <= limit,
+                    "scale-up to {desired} beyond the policy's limit {limit} at {t}"
+                );
+            }
+            if desired < current {
+                let cutoff = now - chrono::Duration::seconds(self.down_window_s);
+                let floor = d
+                    .history
+                    .recommendations()
+                    .iter()
+                    .filter(|r| r.time > cutoff)
+                    .map(|r| r.replicas)
+                    .max()
+                    .unwrap_or(0);
+                assert!(
+                    desired >= floor.min(current),
+                    "scale-down to {desired} below the stabilized {floor} at {t}"
+                );
+            }
+        }
+        self.history = d.history.clone();
+        self.current = Some(desired);
+        self.checked += 1;
+    }
+}
+
+fn replay_with_invariants(trace: Trace, policy_yaml: &str, c: &SimConfig) -> Outcome {
+    let p = policy("under-test", policy_yaml);
+    let mut inv = Invariants::new(&p.spec);
+    let out = run(trace, std::slice::from_ref(&p), c, |name, t, d| {
+        if name == "under-test" {
+            inv.check(t, d);
+        }
+    })
+    .unwrap();
+    assert!(inv.checked > 0);
+    let oracle = out.replays.last().unwrap();
+    assert_eq!(oracle.score.name, "oracle");
+    assert_eq!(
+        oracle.score.under_provisioned_pct, 0.0,
+        "{}: the oracle never runs short",
+        out.trace.name
+    );
+    for r in &out.replays {
+        assert!(
+            oracle.score.replica_hours <= r.score.replica_hours + 1e-9,
+            "{}: {} is cheaper than the oracle ({} < {})",
+            out.trace.name,
+            r.score.name,
+            r.score.replica_hours,
+            oracle.score.replica_hours
+        );
+    }
+    out
+}
+
+#[test]
+fn every_synthetic_workload_keeps_the_invariants() {
+    for w in Workload::ALL {
+        let out =
+            replay_with_invariants(w.generate(3, 6 * 3600, 60), STREAM, &SimConfig::default());
+        assert_eq!(out.replays.len(), 4, "{w}: policy, hpa, keda, oracle");
+        let hpa = &out.replays[1].score;
+        assert_eq!(hpa.name, "hpa");
+        assert!(hpa.replica_hours > 0.0);
+    }
+}
+
+#[test]
+fn the_stream_policy_reacts_faster_than_the_hpa_to_a_flash_crowd() {
+    let out = replay_with_invariants(
+        Workload::FlashCrowd.generate(42, 86_400, 60),
+        STREAM,
+        &SimConfig::default(),
+    );
+    let (policy, hpa) = (&out.replays[0].score, &out.replays[1].score);
+    assert!(
+        policy.unserved_pct < hpa.unserved_pct,
+        "{policy:?} vs {hpa:?}"
+    );
+    assert!(policy.reaction_s.unwrap_or(i64::MAX) < hpa.reaction_s.unwrap_or(i64::MAX));
+}
+
+#[test]
+fn shared_traces_replay_within_the_invariants() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!(
+            "SKIPPED shared_traces_replay_within_the_invariants: {} is absent",
+            dir.display()
+        );
+        return;
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} holds no CSV trace", dir.display());
+    let c = SimConfig {
+        step_s: 5,
+        ..SimConfig::default()
+    };
+    for f in files {
+        let trace = Trace::from_csv_file(&f).unwrap();
+        let out = replay_with_invariants(trace, STREAM, &c);
+        eprintln!(
+            "{}: {:?}",
+            f.display(),
+            out.replays
+                .iter()
+                .map(|r| (&r.score.name, r.score.cost_vs_oracle))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn capacity_parsing() {
+    assert_eq!("auto:20".parse::<Capacity>(), Ok(Capacity::Auto(20)));
+    assert_eq!("12.5".parse::<Capacity>(), Ok(Capacity::PerReplica(12.5)));
+    assert!("auto:0".parse::<Capacity>().is_err());
+    assert!("-1".parse::<Capacity>().is_err());
+    assert!("auto:x".parse::<Capacity>().is_err());
+}
