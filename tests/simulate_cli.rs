@@ -1,0 +1,123 @@
+//! `scalepilot simulate` end to end: the embedded default, JSON scorecards,
+//! the decision record, the picture, and bad traces.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn workdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("scalepilot-sim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn simulate(dir: &PathBuf, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .arg("simulate")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_embedded_default_prints_the_scorecard_and_draws_it() {
+    let dir = workdir("default");
+    let out = simulate(&dir, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("trace flash-crowd: 1440 samples every 60 s"),
+        "{stdout}"
+    );
+    for row in ["checkout ", "hpa ", "keda ", "oracle "] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(row)),
+            "no {row:?} row in\n{stdout}"
+        );
+    }
+    let svg = std::fs::read_to_string(dir.join("simulate.svg")).unwrap();
+    assert!(
+        svg.contains("<svg")
+            && svg.contains("oracle (knows the future)")
+            && svg.contains("time (UTC)")
+    );
+}
+
+#[test]
+fn json_scorecards_decision_record_and_png() {
+    let dir = workdir("json");
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/checkout-stream.yaml");
+    let out = simulate(
+        &dir,
+        &[
+            "--workload",
+            "step",
+            "--duration",
+            "6h",
+            "--policy",
+            policy,
+            "--json",
+            "--decisions",
+            "d.jsonl",
+            "--plot",
+            "run.png",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cards = v["scorecards"].as_array().unwrap();
+    let names: Vec<&str> = cards.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["checkout", "hpa", "keda", "oracle"]);
+    let oracle = cards[3]["replicaHours"].as_f64().unwrap();
+    for c in cards {
+        assert!(c["replicaHours"].as_f64().unwrap() >= oracle - 1e-9);
+        assert!(c["costVsOracle"].as_f64().unwrap() >= 1.0 - 1e-9);
+    }
+    let record = std::fs::read_to_string(dir.join("d.jsonl")).unwrap();
+    let lines: Vec<Value> = record
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // 6 h of 5 s ticks for the policy, 15 s syncs for the HPA and KEDA.
+    let count = |who: &str| lines.iter().filter(|l| l["autoscaler"] == who).count();
+    assert_eq!(count("checkout"), 6 * 720);
+    assert_eq!(count("hpa"), 6 * 240);
+    let first = &lines[0];
+    assert!(
+        first["desiredReplicas"].is_i64()
+            && first["time"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-01-01T00:00:00")
+    );
+    assert!(
+        !first["steps"][0]["message"].as_str().unwrap().is_empty(),
+        "a record explains every step"
+    );
+    let png = std::fs::read(dir.join("run.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn bad_traces_are_rejected_with_file_and_line() {
+    let dir = workdir("bad");
+    std::fs::write(dir.join("t.csv"), "ts,value\n0,5\n60,7\n30,1\n").unwrap();
+    let out = simulate(&dir, &["--trace", "t.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("t.csv:4: ts: 30 is not after the previous 60"),
+        "{err}"
+    );
+}
