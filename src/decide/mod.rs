@@ -234,9 +234,10 @@ fn finish(
         let able = ex.condition(ABLE, true, "SucceededRescale", || {
             format!("the HPA controller was able to update the target scale to {desired}")
         });
-        match conditions.iter_mut().find(|c| c.condition_type == ABLE) {
-            Some(c) => *c = able,
-            None => conditions.insert(0, able),
+        // AbleToScale, when present, is always the first condition.
+        match conditions.first_mut() {
+            Some(c) if c.condition_type == ABLE => *c = able,
+            _ => conditions.insert(0, able),
         }
         if let Some(b) = behavior {
             let rules = if desired > current {

@@ -288,15 +288,17 @@ fn stabilize(
     let mut up_rec = raw;
     let mut down_rec = raw;
     let mut old = None;
+    let older_cutoff = up_cutoff.min(down_cutoff);
     for (i, rec) in history.recommendations().iter().enumerate() {
+        if rec.time < older_cutoff {
+            old = Some(i); // before both cutoffs: in neither window, and reusable
+            continue;
+        }
         if rec.time > up_cutoff {
             up_rec = up_rec.min(rec.replicas);
         }
         if rec.time > down_cutoff {
             down_rec = down_rec.max(rec.replicas);
-        }
-        if rec.time < up_cutoff && rec.time < down_cutoff {
-            old = Some(i);
         }
     }
     history.store_recommendation(old, raw, now);
@@ -307,7 +309,7 @@ fn stabilize(
 fn policy_limits<'a>(
     current: i32,
     history: &'a History,
-    rules: &'a ResolvedRules,
+    rules: &'a ResolvedRules<'a>,
     now: Time,
     propose: impl Fn(ScalingPolicyType, i32, i32) -> i32 + 'a,
 ) -> impl Iterator<Item = i32> + 'a {

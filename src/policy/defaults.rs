@@ -14,23 +14,31 @@ pub const DEFAULT_CPU_UTILIZATION: i32 = 80;
 /// `minReplicas` when left out.
 pub const DEFAULT_MIN_REPLICAS: i32 = 1;
 
+/// The HPA's default scale-up policies: 4 pods or 100 % per 15 s.
+const DEFAULT_SCALE_UP: [ScalingPolicyRule; 2] = [
+    rule(ScalingPolicyType::Pods, 4, 15),
+    rule(ScalingPolicyType::Percent, 100, 15),
+];
+/// The HPA's default scale-down policy: 100 % per 15 s.
+const DEFAULT_SCALE_DOWN: [ScalingPolicyRule; 1] = [rule(ScalingPolicyType::Percent, 100, 15)];
+
 /// One direction of a behavior with every default filled in.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ResolvedRules {
+pub struct ResolvedRules<'a> {
     /// `None` for a scale-down left without a window: the controller's
     /// `--horizontal-pod-autoscaler-downscale-stabilization` then applies.
     pub stabilization_window_s: Option<i32>,
     pub select_policy: SelectPolicy,
-    pub policies: Vec<ScalingPolicyRule>,
+    pub policies: &'a [ScalingPolicyRule],
     /// `None`: the controller's global tolerance applies.
     pub tolerance: Option<f64>,
 }
 
 /// Both directions of a behavior with every default filled in.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ResolvedBehavior {
-    pub scale_up: ResolvedRules,
-    pub scale_down: ResolvedRules,
+pub struct ResolvedBehavior<'a> {
+    pub scale_up: ResolvedRules<'a>,
+    pub scale_down: ResolvedRules<'a>,
 }
 
 impl PolicySpec {
@@ -63,33 +71,26 @@ impl PolicySpec {
     }
 
     /// The behavior with defaults, or `None` for the legacy rules.
-    pub fn resolved_behavior(&self) -> Option<ResolvedBehavior> {
+    pub fn resolved_behavior(&self) -> Option<ResolvedBehavior<'_>> {
         self.behavior.as_ref().map(Behavior::resolve)
     }
 }
 
 impl Behavior {
     /// Fills every left-out field as `SetDefaults_HorizontalPodAutoscalerBehavior` does.
-    pub fn resolve(&self) -> ResolvedBehavior {
+    pub fn resolve(&self) -> ResolvedBehavior<'_> {
         ResolvedBehavior {
-            scale_up: resolve_rules(
-                self.scale_up.as_ref(),
-                Some(0),
-                vec![
-                    rule(ScalingPolicyType::Pods, 4, 15),
-                    rule(ScalingPolicyType::Percent, 100, 15),
-                ],
-            ),
-            scale_down: resolve_rules(
-                self.scale_down.as_ref(),
-                None,
-                vec![rule(ScalingPolicyType::Percent, 100, 15)],
-            ),
+            scale_up: resolve_rules(self.scale_up.as_ref(), Some(0), &DEFAULT_SCALE_UP),
+            scale_down: resolve_rules(self.scale_down.as_ref(), None, &DEFAULT_SCALE_DOWN),
         }
     }
 }
 
-fn rule(policy_type: ScalingPolicyType, value: i32, period_seconds: i32) -> ScalingPolicyRule {
+const fn rule(
+    policy_type: ScalingPolicyType,
+    value: i32,
+    period_seconds: i32,
+) -> ScalingPolicyRule {
     ScalingPolicyRule {
         policy_type,
         value,
@@ -97,17 +98,22 @@ fn rule(policy_type: ScalingPolicyType, value: i32, period_seconds: i32) -> Scal
     }
 }
 
-fn resolve_rules(
-    given: Option<&ScalingRules>,
+fn resolve_rules<'a>(
+    given: Option<&'a ScalingRules>,
     default_window_s: Option<i32>,
-    default_policies: Vec<ScalingPolicyRule>,
-) -> ResolvedRules {
-    let given = given.cloned().unwrap_or_default();
+    default_policies: &'static [ScalingPolicyRule],
+) -> ResolvedRules<'a> {
     ResolvedRules {
-        stabilization_window_s: given.stabilization_window_seconds.or(default_window_s),
-        select_policy: given.select_policy.unwrap_or(SelectPolicy::Max),
-        policies: given.policies.unwrap_or(default_policies),
-        tolerance: given.tolerance.map(|q| q.as_f64()),
+        stabilization_window_s: given
+            .and_then(|g| g.stabilization_window_seconds)
+            .or(default_window_s),
+        select_policy: given
+            .and_then(|g| g.select_policy)
+            .unwrap_or(SelectPolicy::Max),
+        policies: given
+            .and_then(|g| g.policies.as_deref())
+            .unwrap_or(default_policies),
+        tolerance: given.and_then(|g| g.tolerance.as_ref()).map(|q| q.as_f64()),
     }
 }
 
@@ -117,12 +123,13 @@ mod tests {
 
     #[test]
     fn empty_behavior_gets_the_documented_defaults() {
-        let b = Behavior::default().resolve();
+        let empty = Behavior::default();
+        let b = empty.resolve();
         assert_eq!(b.scale_up.stabilization_window_s, Some(0));
         assert_eq!(b.scale_up.select_policy, SelectPolicy::Max);
         assert_eq!(
             b.scale_up.policies,
-            vec![
+            [
                 rule(ScalingPolicyType::Pods, 4, 15),
                 rule(ScalingPolicyType::Percent, 100, 15)
             ]
@@ -130,14 +137,14 @@ mod tests {
         assert_eq!(b.scale_down.stabilization_window_s, None);
         assert_eq!(
             b.scale_down.policies,
-            vec![rule(ScalingPolicyType::Percent, 100, 15)]
+            [rule(ScalingPolicyType::Percent, 100, 15)]
         );
         assert_eq!(b.scale_down.tolerance, None);
     }
 
     #[test]
     fn given_fields_override_only_themselves() {
-        let b = Behavior {
+        let given = Behavior {
             scale_up: Some(ScalingRules {
                 select_policy: Some(SelectPolicy::Min),
                 ..Default::default()
@@ -148,14 +155,14 @@ mod tests {
                 tolerance: Some(crate::quantity::Quantity::parse("0.05").unwrap()),
                 ..Default::default()
             }),
-        }
-        .resolve();
+        };
+        let b = given.resolve();
         assert_eq!(b.scale_up.select_policy, SelectPolicy::Min);
         assert_eq!(b.scale_up.policies.len(), 2);
         assert_eq!(b.scale_down.stabilization_window_s, Some(60));
         assert_eq!(
             b.scale_down.policies,
-            vec![rule(ScalingPolicyType::Pods, 1, 60)]
+            [rule(ScalingPolicyType::Pods, 1, 60)]
         );
         assert_eq!(b.scale_down.tolerance, Some(0.05));
     }

@@ -110,18 +110,18 @@ fn flaps_count_reversals_within_five_minutes() {
 }
 
 /// Every replay's decisions keep the policy's promises.
-struct Invariants {
+struct Invariants<'a> {
     min: i32,
     max: i32,
-    behavior: Option<ResolvedBehavior>,
+    behavior: Option<ResolvedBehavior<'a>>,
     down_window_s: i64,
     history: History,
     current: Option<i32>,
     checked: usize,
 }
 
-impl Invariants {
-    fn new(spec: &PolicySpec) -> Self {
+impl<'a> Invariants<'a> {
+    fn new(spec: &'a PolicySpec) -> Self {
         let behavior = spec.resolved_behavior();
         let down_window_s = behavior
             .as_ref()
@@ -183,7 +183,8 @@ impl Invariants {
 
 fn replay_with_invariants(trace: Trace, policy_yaml: &str, c: &SimConfig) -> Outcome {
     let p = policy("under-test", policy_yaml);
-    let mut inv = Invariants::new(&p.spec);
+    let watched = p.spec.clone();
+    let mut inv = Invariants::new(&watched);
     let out = run(trace, std::slice::from_ref(&p), c, |name, t, d| {
         if name == "under-test" {
             inv.check(t, d);
