@@ -49,14 +49,14 @@ pub struct PodContext<'a> {
 }
 
 /// `GetResourceReplicas`: utilization of `resource` as a percentage of requests.
-pub fn resource_utilization_replicas(
-    ctx: &PodContext,
+pub fn resource_utilization_replicas<'a>(
+    ctx: &PodContext<'a>,
     current: i32,
     target_utilization: i32,
     resource: &str,
     container: Option<&str>,
     tolerances: Tolerances,
-    mut samples: Samples,
+    mut samples: Samples<'a>,
 ) -> Result<Calculation, String> {
     if ctx.pods.is_empty() {
         return Err("no pods returned by selector while calculating replica count".into());
@@ -88,7 +88,7 @@ pub fn resource_utilization_replicas(
         // Scale-down: missing pods use their request (or the target when above 100 %);
         // scale-up: they use nothing.
         let fallback_percent = i64::from(target_utilization.max(100));
-        for name in &groups.missing {
+        for &name in &groups.missing {
             let value = if ratio < 1.0 {
                 requests.get(name).copied().unwrap_or(0) * fallback_percent / 100
             } else if ratio > 1.0 {
@@ -96,12 +96,12 @@ pub fn resource_utilization_replicas(
             } else {
                 continue;
             };
-            samples.insert(name.clone(), placeholder(value, ctx.now));
+            samples.insert(name, placeholder(value, ctx.now));
         }
     }
     if scale_up_with_unready {
-        for name in &groups.unready {
-            samples.insert(name.clone(), placeholder(0, ctx.now));
+        for &name in &groups.unready {
+            samples.insert(name, placeholder(0, ctx.now));
         }
     }
     let (new_ratio, _, _) = utilization_ratio(&samples, &requests, target_utilization)?;
@@ -112,13 +112,13 @@ pub fn resource_utilization_replicas(
 /// the average per-pod value against a per-pod target. `resource` is the
 /// resource name for resource metrics (CPU readiness rules apply), `None` for
 /// Pods metrics.
-pub fn plain_replicas(
-    ctx: &PodContext,
+pub fn plain_replicas<'a>(
+    ctx: &PodContext<'a>,
     current: i32,
     target_milli: i64,
     resource: Option<&str>,
     tolerances: Tolerances,
-    mut samples: Samples,
+    mut samples: Samples<'a>,
 ) -> Result<Calculation, String> {
     if ctx.pods.is_empty() {
         return Err("no pods returned by selector while calculating replica count".into());
@@ -146,7 +146,7 @@ pub fn plain_replicas(
     }
 
     if !groups.missing.is_empty() {
-        for name in &groups.missing {
+        for &name in &groups.missing {
             let value = if ratio < 1.0 {
                 target_milli
             } else if ratio > 1.0 {
@@ -154,12 +154,12 @@ pub fn plain_replicas(
             } else {
                 continue;
             };
-            samples.insert(name.clone(), placeholder(value, ctx.now));
+            samples.insert(name, placeholder(value, ctx.now));
         }
     }
     if scale_up_with_unready {
-        for name in &groups.unready {
-            samples.insert(name.clone(), placeholder(0, ctx.now));
+        for &name in &groups.unready {
+            samples.insert(name, placeholder(0, ctx.now));
         }
     }
     let (new_ratio, _) = usage_ratio(&samples, target_milli);
@@ -248,7 +248,7 @@ pub fn per_pod_replicas(
 /// `GetResourceUtilizationRatio`: (ratio, truncated utilization %, average raw value).
 fn utilization_ratio(
     samples: &Samples,
-    requests: &std::collections::BTreeMap<String, i64>,
+    requests: &std::collections::BTreeMap<&str, i64>,
     target_utilization: i32,
 ) -> Result<(f64, i32, i64), String> {
     let mut metrics_total: i128 = 0;
@@ -282,9 +282,9 @@ fn usage_ratio(samples: &Samples, target_milli: i64) -> (f64, i64) {
     (usage as f64 / target_milli as f64, usage)
 }
 
-fn remove<'a>(samples: &mut Samples, names: impl Iterator<Item = &'a String>) {
+fn remove<'a>(samples: &mut Samples, names: impl Iterator<Item = &'a &'a str>) {
     for name in names {
-        samples.remove(name);
+        samples.remove(*name);
     }
 }
 

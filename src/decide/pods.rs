@@ -15,44 +15,45 @@ pub struct Sample {
 }
 
 /// Metric values by pod name (may include pods that are not in the pod list).
-pub type Samples = BTreeMap<String, Sample>;
+pub type Samples<'a> = BTreeMap<&'a str, Sample>;
 
 /// The pods sorted into the HPA's groups.
 #[derive(Debug, Default, PartialEq)]
-pub struct PodGroups {
+pub struct PodGroups<'a> {
     pub ready_count: usize,
-    pub unready: BTreeSet<String>,
-    pub missing: BTreeSet<String>,
-    pub ignored: BTreeSet<String>,
+    pub unready: BTreeSet<&'a str>,
+    pub missing: BTreeSet<&'a str>,
+    pub ignored: BTreeSet<&'a str>,
 }
 
 /// `groupPods`: failed and deleted pods are ignored, pending pods are unready,
 /// pods without a sample are missing; for CPU only, a pod is also unready while
 /// it initializes (Ready false, or no full metric window since it became ready)
 /// or when it is not ready and never was since start-up.
-pub fn group_pods(
-    pods: &[Pod],
+pub fn group_pods<'a>(
+    pods: &'a [Pod],
     samples: &Samples,
     resource: Option<&str>,
     cfg: &ControllerConfig,
     now: Time,
-) -> PodGroups {
+) -> PodGroups<'a> {
     let mut groups = PodGroups::default();
     for pod in pods {
+        let name = pod.name.as_str();
         if pod.deleted || pod.phase == PodPhase::Failed {
-            groups.ignored.insert(pod.name.clone());
+            groups.ignored.insert(name);
             continue;
         }
         if pod.phase == PodPhase::Pending {
-            groups.unready.insert(pod.name.clone());
+            groups.unready.insert(name);
             continue;
         }
-        let Some(sample) = samples.get(&pod.name) else {
-            groups.missing.insert(pod.name.clone());
+        let Some(sample) = samples.get(name) else {
+            groups.missing.insert(name);
             continue;
         };
         if resource == Some("cpu") && cpu_unready(pod, sample, cfg, now) {
-            groups.unready.insert(pod.name.clone());
+            groups.unready.insert(name);
             continue;
         }
         groups.ready_count += 1;
@@ -96,18 +97,18 @@ pub fn ready_pods_count(pods: &[Pod]) -> Result<i64, String> {
 /// `calculateRequests`: each pod's request of `resource` in milli-units: the
 /// pod-level request when set (and no container is named), else the sum over
 /// containers, or the named container's.
-pub fn pod_requests(
-    pods: &[Pod],
+pub fn pod_requests<'a>(
+    pods: &'a [Pod],
     container: Option<&str>,
     resource: &str,
-) -> Result<BTreeMap<String, i64>, String> {
+) -> Result<BTreeMap<&'a str, i64>, String> {
     let mut requests = BTreeMap::new();
     for pod in pods {
         let request = match (container, pod.pod_requests.get(resource)) {
             (None, Some(&pod_level)) => pod_level,
             _ => container_requests(pod, container, resource)?,
         };
-        requests.insert(pod.name.clone(), request);
+        requests.insert(pod.name.as_str(), request);
     }
     Ok(requests)
 }
@@ -168,8 +169,8 @@ mod tests {
         }
     }
 
-    fn samples(names: &[&str], ts: Time) -> Samples {
-        names.iter().map(|n| (n.to_string(), sample(ts))).collect()
+    fn samples<'a>(names: &[&'a str], ts: Time) -> Samples<'a> {
+        names.iter().map(|n| (*n, sample(ts))).collect()
     }
 
     #[test]

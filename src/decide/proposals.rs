@@ -364,11 +364,11 @@ fn external_label(name: &str, selector: Option<&LabelSelector>) -> String {
 
 /// The per-pod samples of an observation in milli-units; for a container
 /// metric, that container's value (a pod without it has no sample).
-fn pod_samples(
-    obs: Option<&Observation>,
+fn pod_samples<'a>(
+    obs: Option<&'a Observation>,
     container: Option<&str>,
     api: &str,
-) -> Result<Samples, String> {
+) -> Result<Samples<'a>, String> {
     let obs = obs.ok_or("no observation of this metric in the snapshot")?;
     if let Some(e) = &obs.error {
         return Err(e.clone());
@@ -392,7 +392,7 @@ fn pod_samples(
         .filter_map(|(name, s)| {
             value_of(s).map(|value| {
                 (
-                    name.clone(),
+                    name.as_str(),
                     Sample {
                         value,
                         timestamp: s.timestamp,

@@ -77,8 +77,8 @@ impl Deployment {
         self.ready_at.partition_point(|&r| r <= t)
     }
 
-    /// The pods as the decision chain sees them at `t`.
-    pub fn view(&mut self, t: i64) -> &[Pod] {
+    /// Updates the pods' Ready condition for time `t`.
+    pub fn mark_ready(&mut self, t: i64) {
         let ready = self.ready_at(t);
         for (p, &at) in self.pods[..ready].iter_mut().zip(&self.ready_at).rev() {
             if p.ready == Some(true) {
@@ -87,14 +87,16 @@ impl Deployment {
             p.ready = Some(true);
             p.ready_transition_time = time(at);
         }
+    }
+
+    /// The pods as the decision chain sees them (after `mark_ready`).
+    pub fn pods(&self) -> &[Pod] {
         &self.pods
     }
 
-    /// Names of the pods that were ready at `t` and still exist.
-    pub fn ready_names(&self, t: i64) -> impl Iterator<Item = &str> {
-        self.pods[..self.ready_at(t)]
-            .iter()
-            .map(|p| p.name.as_str())
+    /// The pods that were ready at `t` and still exist.
+    pub fn ready_pods(&self, t: i64) -> &[Pod] {
+        &self.pods[..self.ready_at(t)]
     }
 }
 
@@ -113,7 +115,8 @@ mod tests {
         d.scale(3, 1010);
         assert_eq!(d.replicas(), 3);
         assert_eq!(d.ready_at(1030), 3);
-        let view = d.view(1030);
+        d.mark_ready(1030);
+        let view = d.pods();
         assert!(view.iter().all(|p| p.ready == Some(true)));
         assert_eq!(view[2].name, "pod-2");
     }

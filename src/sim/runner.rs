@@ -11,7 +11,7 @@ use super::load::{Interpolation, LoadCursor};
 use super::score::{Rise, ScoreKeeper, Scorecard};
 use super::trace::Trace;
 use crate::decide::{
-    decide, ControllerConfig, Decision, DecisionInput, History, Observation, PodSample, Time,
+    decide, ControllerConfig, Decision, DecisionInput, History, Observation, Pod, PodSample, Time,
 };
 use crate::policy::{MetricSourceType, MetricSpec, PolicySpec};
 
@@ -123,19 +123,15 @@ pub fn replay(
             let next = match a.cooldown_s {
                 Some(c) if t - last_active >= c && current > min => min,
                 _ => {
-                    let names: Vec<String> = if needs_pods {
-                        deploy.ready_names(seen_t).map(str::to_string).collect()
+                    let status_replicas = deploy.replicas() as i32;
+                    let (pods, sampled) = if needs_pods {
+                        deploy.mark_ready(t);
+                        (Cow::Borrowed(deploy.pods()), deploy.ready_pods(seen_t))
                     } else {
-                        Vec::new()
+                        (Cow::Owned(Vec::new()), &[][..])
                     };
                     let observations =
-                        observe(&metrics, world, seen_load, seen_ready, &names, seen_t);
-                    let status_replicas = deploy.replicas() as i32;
-                    let pods = if needs_pods {
-                        Cow::Borrowed(deploy.view(t))
-                    } else {
-                        Cow::Owned(Vec::new())
-                    };
+                        observe(&metrics, world, seen_load, seen_ready, sampled, seen_t);
                     let input = DecisionInput {
                         now: time(t),
                         policy: &a.spec,
@@ -199,18 +195,18 @@ fn observe(
     world: &World,
     load: f64,
     ready: usize,
-    names: &[String],
+    sampled: &[Pod],
     at: i64,
 ) -> Vec<Observation> {
     let per_pod = |value_milli: i64, container: Option<&str>| -> BTreeMap<String, PodSample> {
-        names
+        sampled
             .iter()
-            .map(|n| {
+            .map(|p| {
                 let containers = container
                     .map(|c| [(c.to_string(), value_milli)].into())
                     .unwrap_or_default();
                 (
-                    n.clone(),
+                    p.name.clone(),
                     PodSample {
                         value: Some(value_milli),
                         containers,
