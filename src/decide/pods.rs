@@ -185,12 +185,9 @@ mod tests {
         let s = samples(&["a", "failed", "deleted", "pending"], t(0));
         let g = group_pods(&pods, &s, Some("cpu"), &ControllerConfig::default(), t(0));
         assert_eq!(g.ready_count, 1);
-        assert_eq!(
-            g.ignored,
-            ["deleted".to_string(), "failed".to_string()].into()
-        );
-        assert_eq!(g.unready, ["pending".to_string()].into());
-        assert_eq!(g.missing, ["nosample".to_string()].into());
+        assert_eq!(g.ignored, ["deleted", "failed"].into());
+        assert_eq!(g.unready, ["pending"].into());
+        assert_eq!(g.missing, ["nosample"].into());
     }
 
     #[test]
