@@ -8,6 +8,7 @@ pub mod clock;
 pub mod cmd;
 pub mod decide;
 pub mod error;
+pub mod features;
 pub mod policy;
 pub mod quantity;
 pub mod sim;

@@ -1,0 +1,17 @@
+//! Stream features: metric messages decoded and checked, folded into
+//! event-time windows per (target, metric) with watermarks, allowed lateness
+//! and bounded dedupe, and read back as window features.
+//!
+//! Pure: never imports `kube` or `rdkafka`; the Kafka consumer (`ingest`)
+//! hands payloads and positions in, and reads features out.
+
+mod engine;
+mod sample;
+mod window;
+
+pub use engine::{identity, Counters, EngineConfig, Folded, Partition, Plan, SeriesPlan};
+pub use sample::{check, decode, Rejection, Sample};
+pub use window::{Aggregate, Quantiles, WindowFeatures, WindowSpec};
+
+#[cfg(test)]
+mod tests;

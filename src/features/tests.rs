@@ -1,0 +1,242 @@
+//! The engine against values computed independently in the tests.
+
+use std::sync::Arc;
+
+use super::*;
+
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z in ms
+
+fn msg(id: Option<&str>, ts: i64, target: &str, metric: &str, value: f64) -> String {
+    let id = id.map(|i| format!(r#""id":"{i}","#)).unwrap_or_default();
+    format!(
+        r#"{{{id}"ts":{ts},"target":"{target}","metric":"{metric}","value":{value},"labels":{{"user":"u{}"}}}}"#,
+        (value as i64) % 7
+    )
+}
+
+fn minute_plan() -> Arc<Plan> {
+    Arc::new(Plan::everything(SeriesPlan {
+        windows: vec![WindowSpec::tumbling(60_000)],
+        distinct_label: Some("user".into()),
+    }))
+}
+
+/// Folds each message at its index as offset; returns the partition.
+fn fold_all(p: &mut Partition, messages: &[String]) {
+    for (offset, m) in messages.iter().enumerate() {
+        match decode(m.as_bytes(), 1 << 20) {
+            Ok(samples) => {
+                for (i, s) in samples.iter().enumerate() {
+                    let id = identity(s.id.as_deref(), "t", 0, offset as i64, i);
+                    p.fold(s, id, T0 + 3_600_000);
+                }
+            }
+            Err(r) => p.reject(r),
+        }
+    }
+}
+
+#[test]
+fn windows_equal_independent_sums_and_counts() {
+    let mut p = Partition::new(EngineConfig::default(), minute_plan());
+    let mut messages = Vec::new();
+    let mut expected = std::collections::BTreeMap::<i64, (u64, f64)>::new();
+    for i in 0..600i64 {
+        let ts = T0 + i * 500; // five minutes of samples every 0.5 s
+        let v = (i % 13) as f64;
+        messages.push(msg(Some(&format!("s{i}")), ts, "shop/web", "rps", v));
+        let e = expected.entry((ts - T0) / 60_000).or_default();
+        e.0 += 1;
+        e.1 += v;
+    }
+    fold_all(&mut p, &messages);
+    let windows = p.windows();
+    assert_eq!(windows.len(), 5);
+    for w in &windows {
+        let (count, sum) = expected[&((w.window_start - T0) / 60_000)];
+        assert_eq!((w.count, w.sum), (count, sum), "{w:?}");
+        assert_eq!(w.rate, sum / 60.0);
+        assert_eq!(w.distinct, Some(7));
+    }
+    // The watermark is at the last sample: every window but the last is past it plus 10 s.
+    let closed: Vec<bool> = windows.iter().map(|w| w.closed).collect();
+    assert_eq!(closed, [true, true, true, true, false]);
+    assert_eq!(p.counters.counted, 600);
+}
+
+#[test]
+fn duplicates_count_once_with_or_without_ids() {
+    let mut p = Partition::new(EngineConfig::default(), minute_plan());
+    let a = msg(Some("x"), T0, "a/b", "m", 5.0);
+    fold_all(
+        &mut p,
+        &[
+            a.clone(),
+            a.clone(),
+            msg(Some("y"), T0 + 1, "a/b", "m", 1.0),
+            a,
+        ],
+    );
+    assert_eq!(p.counters.counted, 2);
+    assert_eq!(p.counters.duplicates, 2);
+    assert_eq!(p.windows()[0].sum, 6.0);
+    // Without ids the position is the identity: the same position twice is a duplicate.
+    let text = msg(None, T0 + 2, "a/b", "m", 3.0);
+    let s = decode(text.as_bytes(), 1 << 20).unwrap();
+    let here = identity(None, "t", 1, 42, 0);
+    assert_eq!(p.fold(&s[0], here, T0), Folded::Counted);
+    assert_eq!(p.fold(&s[0], here, T0), Folded::Duplicate);
+    assert_eq!(
+        p.fold(&s[0], identity(None, "t", 1, 43, 0), T0),
+        Folded::Counted
+    );
+}
+
+#[test]
+fn late_and_future_samples_are_rejected_and_counted() {
+    let mut p = Partition::new(EngineConfig::default(), minute_plan());
+    fold_all(&mut p, &[msg(Some("a"), T0 + 60_000, "a/b", "m", 1.0)]);
+    // 10 s of lateness is allowed; 10.001 s is not.
+    fold_all(
+        &mut p,
+        &[
+            msg(Some("b"), T0 + 50_000, "a/b", "m", 1.0),
+            msg(Some("c"), T0 + 49_999, "a/b", "m", 1.0),
+        ],
+    );
+    assert_eq!(p.counters.counted, 2);
+    assert_eq!(p.counters.rejected.get(&Rejection::Late), Some(&1));
+    let text = msg(Some("f"), T0 + 3_600_000 + 300_001, "a/b", "m", 1.0);
+    let s = decode(text.as_bytes(), 1 << 20).unwrap();
+    assert_eq!(
+        p.fold(&s[0], 1, T0 + 3_600_000),
+        Folded::Rejected(Rejection::Future)
+    );
+}
+
+#[test]
+fn malformed_messages_are_counted_and_consumption_continues() {
+    let mut p = Partition::new(EngineConfig::default(), minute_plan());
+    let garbage = vec![
+        "{".to_string(),
+        r#"{"ts":1,"target":"a/b","metric":"m","value":"x"}"#.to_string(),
+        format!(r#"{{"ts":{T0},"target":"a/b","metric":"m","value":-1}}"#),
+        format!(r#"{{"ts":{T0},"target":"","metric":"m","value":1}}"#),
+        format!(r#"{{"ts":{T0},"target":"a/b","metric":"m","value":1e400}}"#),
+        "x".repeat(2 << 20),
+        msg(Some("ok"), T0, "a/b", "m", 4.0),
+    ];
+    fold_all(&mut p, &garbage);
+    let r = &p.counters.rejected;
+    assert_eq!(r.get(&Rejection::Parse), Some(&3));
+    assert_eq!(r.get(&Rejection::Negative), Some(&1));
+    assert_eq!(r.get(&Rejection::EmptyField), Some(&1));
+    assert_eq!(r.get(&Rejection::TooLarge), Some(&1));
+    assert_eq!(p.counters.counted, 1);
+    assert_eq!(p.windows()[0].sum, 4.0);
+}
+
+#[test]
+fn sliding_windows_hold_each_sample_in_size_over_slide_windows() {
+    let plan = Arc::new(Plan::everything(SeriesPlan {
+        windows: vec![WindowSpec {
+            size_ms: 60_000,
+            slide_ms: 5_000,
+        }],
+        distinct_label: None,
+    }));
+    let mut p = Partition::new(EngineConfig::default(), plan);
+    fold_all(&mut p, &[msg(Some("a"), T0 + 61_000, "a/b", "m", 2.0)]);
+    let w = p.windows();
+    assert_eq!(w.len(), 12);
+    assert!(w
+        .iter()
+        .all(|w| w.window_start <= T0 + 61_000 && T0 + 61_000 < w.window_end && w.sum == 2.0));
+    assert!(w.iter().all(|w| w.window_start % 5_000 == 0));
+}
+
+#[test]
+fn dedupe_state_stays_within_the_lateness_horizon_and_the_ceiling() {
+    let mut p = Partition::new(EngineConfig::default(), minute_plan());
+    let messages: Vec<String> = (0..20_000i64)
+        .map(|i| msg(Some(&format!("k{i}")), T0 + i * 100, "a/b", "m", 1.0))
+        .collect();
+    fold_all(&mut p, &messages);
+    // 10 samples a second, 10 s of lateness plus the current second.
+    assert!(p.dedupe_ids() <= 120, "{}", p.dedupe_ids());
+    let cfg = EngineConfig {
+        max_dedupe_ids: 50,
+        ..EngineConfig::default()
+    };
+    let mut small = Partition::new(cfg, minute_plan());
+    let burst: Vec<String> = (0..100i64)
+        .map(|i| msg(Some(&format!("b{i}")), T0, "a/b", "m", 1.0))
+        .collect();
+    fold_all(&mut small, &burst);
+    assert_eq!(small.counters.counted, 50);
+    assert_eq!(
+        small.counters.rejected.get(&Rejection::DedupeFull),
+        Some(&50)
+    );
+}
+
+#[test]
+fn only_planned_targets_are_kept_and_closed_windows_are_bounded() {
+    let mut plan = Plan::targets(SeriesPlan {
+        windows: vec![WindowSpec::tumbling(1_000)],
+        distinct_label: None,
+    });
+    plan.add(
+        "shop/web",
+        None,
+        SeriesPlan {
+            windows: vec![WindowSpec::tumbling(1_000)],
+            distinct_label: None,
+        },
+    );
+    let mut p = Partition::new(EngineConfig::default(), Arc::new(plan));
+    let messages: Vec<String> = (0..100i64)
+        .flat_map(|i| {
+            [
+                msg(Some(&format!("w{i}")), T0 + i * 1000, "shop/web", "m", 1.0),
+                msg(Some(&format!("o{i}")), T0 + i * 1000, "other/x", "m", 1.0),
+            ]
+        })
+        .collect();
+    fold_all(&mut p, &messages);
+    assert_eq!(p.counters.skipped, 100);
+    let w = p.windows();
+    assert!(w.iter().all(|w| w.target == "shop/web"));
+    // 10 closed windows retained, plus the ones still inside the lateness horizon.
+    assert_eq!(w.iter().filter(|w| w.closed).count(), 10);
+    assert_eq!(w.iter().filter(|w| !w.closed).count(), 11);
+}
+
+#[test]
+fn replaying_with_duplicates_gives_the_same_windows() {
+    let messages: Vec<String> = (0..3_000i64)
+        .map(|i| {
+            msg(
+                Some(&format!("r{i}")),
+                T0 + i * 37,
+                "a/b",
+                "m",
+                (i % 5) as f64,
+            )
+        })
+        .collect();
+    let mut once = Partition::new(EngineConfig::default(), minute_plan());
+    fold_all(&mut once, &messages);
+    // At-least-once: every message may arrive twice, shortly after the first copy.
+    let mut twice_msgs = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        twice_msgs.push(m.clone());
+        if i % 3 == 0 {
+            twice_msgs.push(m.clone());
+        }
+    }
+    let mut twice = Partition::new(EngineConfig::default(), minute_plan());
+    fold_all(&mut twice, &twice_msgs);
+    assert_eq!(once.windows(), twice.windows());
+    assert_eq!(twice.counters.duplicates, 1000);
+}

@@ -1,0 +1,197 @@
+//! Event-time windows and what they aggregate: tumbling and sliding windows
+//! aligned to multiples of their size since the Unix epoch; count, sum, rate,
+//! mean, min, max, quantiles (DDSketch, relative error ≤ 1 %) and a distinct
+//! count of a label (HyperLogLog, `cardinality-estimator`: exact for small
+//! counts, about 1.6 % standard error beyond).
+
+use std::hash::{Hash, Hasher};
+
+use cardinality_estimator::CardinalityEstimator;
+use serde::Serialize;
+use sketches_ddsketch::{Config, DDSketch};
+
+/// A window: `size_ms` long, a new one every `slide_ms` (tumbling when equal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WindowSpec {
+    pub size_ms: i64,
+    pub slide_ms: i64,
+}
+
+impl WindowSpec {
+    pub fn tumbling(size_ms: i64) -> Self {
+        WindowSpec {
+            size_ms,
+            slide_ms: size_ms,
+        }
+    }
+
+    /// The starts of every window that contains `ts`, newest first.
+    pub fn starts(&self, ts: i64) -> impl Iterator<Item = i64> + '_ {
+        let newest = ts.div_euclid(self.slide_ms) * self.slide_ms;
+        (0..)
+            .map(move |k| newest - k * self.slide_ms)
+            .take_while(move |s| s + self.size_ms > ts)
+    }
+}
+
+/// The aggregates of one window.
+#[derive(Clone)]
+pub struct Aggregate {
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    sketch: DDSketch,
+    distinct: Option<CardinalityEstimator<u64>>,
+}
+
+impl std::fmt::Debug for Aggregate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregate")
+            .field("count", &self.count)
+            .field("sum", &self.sum)
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Aggregate {
+    pub fn new(track_distinct: bool) -> Self {
+        Aggregate {
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sketch: DDSketch::new(Config::defaults()),
+            distinct: track_distinct.then(CardinalityEstimator::new),
+        }
+    }
+
+    pub fn add(&mut self, value: f64, label: Option<&str>) {
+        self.count += 1;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        self.sketch.add(value);
+        if let (Some(d), Some(l)) = (self.distinct.as_mut(), label) {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            l.hash(&mut h);
+            d.insert_hash(h.finish());
+        }
+    }
+
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        self.sketch.quantile(q).ok().flatten()
+    }
+
+    pub fn distinct(&self) -> Option<u64> {
+        self.distinct.as_ref().map(|d| d.estimate() as u64)
+    }
+}
+
+/// The quantiles reported for every window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Quantiles {
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// One window's features, as `scalepilot features` prints them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowFeatures {
+    pub target: String,
+    pub metric: String,
+    pub window_start: i64,
+    pub window_end: i64,
+    pub count: u64,
+    pub sum: f64,
+    /// `sum` per second of window.
+    pub rate: f64,
+    pub mean: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub quantiles: Quantiles,
+    pub distinct: Option<u64>,
+    /// Past the watermark plus lateness: it can no longer change.
+    pub closed: bool,
+}
+
+impl WindowFeatures {
+    pub fn of(
+        target: &str,
+        metric: &str,
+        spec: WindowSpec,
+        start: i64,
+        agg: &Aggregate,
+        closed: bool,
+    ) -> Self {
+        let has = agg.count > 0;
+        WindowFeatures {
+            target: target.to_string(),
+            metric: metric.to_string(),
+            window_start: start,
+            window_end: start + spec.size_ms,
+            count: agg.count,
+            sum: agg.sum,
+            rate: agg.sum * 1000.0 / spec.size_ms as f64,
+            mean: has.then(|| agg.sum / agg.count as f64),
+            min: has.then_some(agg.min),
+            max: has.then_some(agg.max),
+            quantiles: Quantiles {
+                p50: agg.quantile(0.5),
+                p90: agg.quantile(0.9),
+                p95: agg.quantile(0.95),
+                p99: agg.quantile(0.99),
+            },
+            distinct: agg.distinct(),
+            closed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_align_to_multiples_of_the_slide() {
+        let tumbling = WindowSpec::tumbling(60_000);
+        assert_eq!(tumbling.starts(125_000).collect::<Vec<_>>(), [120_000]);
+        assert_eq!(tumbling.starts(-1).collect::<Vec<_>>(), [-60_000]);
+        let sliding = WindowSpec {
+            size_ms: 60_000,
+            slide_ms: 20_000,
+        };
+        assert_eq!(
+            sliding.starts(125_000).collect::<Vec<_>>(),
+            [120_000, 100_000, 80_000]
+        );
+        assert_eq!(
+            sliding.starts(120_000).collect::<Vec<_>>(),
+            [120_000, 100_000, 80_000]
+        );
+    }
+
+    #[test]
+    fn aggregates_and_sketch_error_bounds() {
+        let mut a = Aggregate::new(true);
+        for i in 1..=1000 {
+            a.add(f64::from(i), Some(&format!("user-{}", i % 100)));
+        }
+        let f = WindowFeatures::of("t/d", "m", WindowSpec::tumbling(10_000), 0, &a, false);
+        assert_eq!(f.count, 1000);
+        assert_eq!(f.sum, 500_500.0);
+        assert_eq!(f.rate, 50_050.0);
+        assert_eq!(f.mean, Some(500.5));
+        assert_eq!((f.min, f.max), (Some(1.0), Some(1000.0)));
+        for (q, exact) in [(f.quantiles.p50, 500.0), (f.quantiles.p99, 990.0)] {
+            let q = q.unwrap();
+            assert!((q - exact).abs() <= 0.011 * exact, "{q} vs {exact}");
+        }
+        assert_eq!(f.distinct, Some(100), "small cardinalities are exact");
+    }
+}
