@@ -45,26 +45,11 @@ pub struct Seconds(pub i64);
 impl std::str::FromStr for Seconds {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (num, unit) = s.trim().split_at(
-            s.trim()
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(s.trim().len()),
-        );
-        let n: i64 = num
-            .parse()
-            .map_err(|_| format!("expected a duration like 30s, 5m, 2h or 1d, got {s:?}"))?;
-        let k = match unit {
-            "" | "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            _ => {
-                return Err(format!(
-                    "unknown duration unit {unit:?} in {s:?}: use s, m, h or d"
-                ))
-            }
-        };
-        Ok(Seconds(n * k))
+        let ms = crate::duration::parse_ms(s)?;
+        if ms % 1000 != 0 {
+            return Err(format!("{s:?}: whole seconds only"));
+        }
+        Ok(Seconds(ms / 1000))
     }
 }
 

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod decide;
+pub mod duration;
 pub mod error;
 pub mod features;
 pub mod policy;

@@ -151,3 +151,27 @@ fn syntax_errors_and_missing_paths_are_reported() {
         "{stdout}"
     );
 }
+
+#[test]
+fn stream_blocks_are_checked() {
+    let dir = tempdir("stream");
+    let file = write(
+        &dir,
+        "s.yaml",
+        &format!("{HEAD}metadata: {{name: s}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: s}}\n  maxReplicas: 3\n  metrics:\n  - type: External\n    external: {{metric: {{name: q}}, target: {{type: Value, value: '10'}}}}\n    stream: {{window: 60s, slide: 7s, aggregate: rate}}\n  - type: External\n    external: {{metric: {{name: u}}, target: {{type: Value, value: '10'}}}}\n    stream: {{window: 5 parsecs, aggregate: distinct}}\n"),
+    );
+    let report = load_paths(&[file]);
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(lines[0].contains("spec.metrics[0].stream.slide: Invalid value: \"7s\": must be at least 1s, at most the window, and divide it"), "{}", lines[0]);
+    assert!(
+        lines[1].contains("spec.metrics[1].stream.window: Invalid value: unknown duration unit"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains("spec.metrics[1].stream.label: Required value"),
+        "{}",
+        lines[2]
+    );
+}

@@ -6,10 +6,14 @@
 //! hands payloads and positions in, and reads features out.
 
 mod engine;
+mod observe;
+mod plan;
 mod sample;
 mod window;
 
 pub use engine::{identity, Counters, EngineConfig, Folded, Partition, Plan, SeriesPlan};
+pub use observe::{aggregate, observations};
+pub use plan::{plan_for, stream_metric, target_key, DEFAULT_WINDOW_MS};
 pub use sample::{check, decode, Rejection, Sample};
 pub use window::{Aggregate, Quantiles, WindowFeatures, WindowSpec};
 

@@ -240,3 +240,72 @@ fn replaying_with_duplicates_gives_the_same_windows() {
     assert_eq!(once.windows(), twice.windows());
     assert_eq!(twice.counters.duplicates, 1000);
 }
+
+#[test]
+fn plans_and_observations_come_from_the_policies_stream_blocks() {
+    let yaml = r#"
+apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  target: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 10
+  metrics:
+  - type: External
+    external: {metric: {name: rps}, target: {type: AverageValue, averageValue: '10'}}
+    stream: {window: 10s, slide: 5s, aggregate: rate}
+  - type: External
+    external: {metric: {name: users}, target: {type: Value, value: '100'}}
+    stream: {window: 10s, aggregate: distinct, label: user}
+"#;
+    let policy: crate::policy::ScalingPolicy = serde_yaml::from_str(yaml).unwrap();
+    assert_eq!(target_key(&policy).as_deref(), Some("shop/web"));
+    let mut p = Partition::new(
+        EngineConfig::default(),
+        Arc::new(plan_for(std::slice::from_ref(&policy))),
+    );
+    let messages: Vec<String> = (0..40i64)
+        .flat_map(|i| {
+            [
+                msg(
+                    Some(&format!("r{i}")),
+                    T0 + i * 1000,
+                    "shop/web",
+                    "rps",
+                    2.0,
+                ),
+                msg(
+                    Some(&format!("u{i}")),
+                    T0 + i * 1000,
+                    "shop/web",
+                    "users",
+                    f64::from(i as i32),
+                ),
+                msg(
+                    Some(&format!("x{i}")),
+                    T0 + i * 1000,
+                    "shop/other",
+                    "rps",
+                    2.0,
+                ),
+            ]
+        })
+        .collect();
+    fold_all(&mut p, &messages);
+    assert_eq!(p.counters.skipped, 40, "shop/other is named by no policy");
+    let windows = p.windows();
+    let obs = observations(&policy.spec, &windows);
+    assert_eq!(obs.len(), 2);
+    // rate over a closed 10 s window of one 2.0 sample a second: 2 per second.
+    assert_eq!(obs[0].values, vec![2000]);
+    // users: labels u0..u6 (value mod 7) in every 10 s window.
+    assert_eq!(obs[1].values, vec![7000]);
+    assert!(obs.iter().all(|o| o.error.is_none()));
+    // Before any window closed, the metric is an error for the decision chain.
+    let none = observations(&policy.spec, &[]);
+    assert!(none[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .starts_with("no closed 10s window"));
+}

@@ -67,6 +67,7 @@ impl PolicySpec {
             pods: None,
             object: None,
             external: None,
+            stream: None,
         }])
     }
 

@@ -155,6 +155,55 @@ pub struct MetricSpec {
     pub object: Option<ObjectMetricSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<ExternalMetricSource>,
+    /// scalepilot extension: compute this metric from the metric stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamSpec>,
+}
+
+/// Where a metric comes from in the stream: a window over the samples named
+/// like the metric, and the aggregate to read from it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StreamSpec {
+    /// Window length, e.g. `60s`.
+    pub window: String,
+    /// A new window every `slide` (sliding); tumbling when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slide: Option<String>,
+    pub aggregate: StreamAggregate,
+    /// The label whose distinct values `distinct` counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// The aggregate a stream metric reads from its window.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamAggregate {
+    Count,
+    Sum,
+    /// Sum per second of window.
+    Rate,
+    Mean,
+    Min,
+    Max,
+    P50,
+    P90,
+    P95,
+    P99,
+    Distinct,
+}
+
+impl StreamSpec {
+    /// (window, slide) in milliseconds.
+    pub fn window_ms(&self) -> Result<(i64, i64), String> {
+        let size = crate::duration::parse_ms(&self.window)?;
+        let slide = match &self.slide {
+            Some(s) => crate::duration::parse_ms(s)?,
+            None => size,
+        };
+        Ok((size, slide))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

@@ -5,7 +5,7 @@
 
 use super::schema::{
     MetricSourceType, MetricSpec, MetricTarget, MetricTargetType, PolicySpec, ScalingRules,
-    TargetRef,
+    StreamAggregate, StreamSpec, TargetRef,
 };
 
 /// One problem: where (a field path) and what.
@@ -251,6 +251,40 @@ fn check_metric(out: &mut Issues, m: &MetricSpec, path: &str) {
             &o.described_object,
             &format!("{path}.object.describedObject"),
             false,
+        );
+    }
+    if let Some(st) = &m.stream {
+        check_stream(out, st, &format!("{path}.stream"));
+    }
+}
+
+fn check_stream(out: &mut Issues, st: &StreamSpec, path: &str) {
+    let size = crate::duration::parse_ms(&st.window);
+    let slide = st.slide.as_deref().map(crate::duration::parse_ms);
+    match &size {
+        Err(e) => out.add(format!("{path}.window"), format!("Invalid value: {e}")),
+        Ok(ms) if !(1000..=86_400_000).contains(ms) => out.add(
+            format!("{path}.window"),
+            format!("Invalid value: {:?}: must be between 1s and 1d", st.window),
+        ),
+        _ => {}
+    }
+    match (&size, &slide) {
+        (_, Some(Err(e))) => out.add(format!("{path}.slide"), format!("Invalid value: {e}")),
+        (Ok(size), Some(Ok(slide))) if *slide < 1000 || slide > size || size % slide != 0 => out
+            .add(
+                format!("{path}.slide"),
+                format!(
+                    "Invalid value: {:?}: must be at least 1s, at most the window, and divide it",
+                    st.slide.as_deref().unwrap_or_default()
+                ),
+            ),
+        _ => {}
+    }
+    if st.aggregate == StreamAggregate::Distinct && st.label.as_deref().is_none_or(str::is_empty) {
+        out.add(
+            format!("{path}.label"),
+            "Required value: `distinct` counts the distinct values of a label",
         );
     }
 }

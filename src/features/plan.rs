@@ -1,0 +1,66 @@
+//! Which series the engine keeps, from the policies: each metric with a
+//! `stream` block gets its window; other metrics of a named target get a 60 s
+//! tumbling window; targets no policy names are skipped.
+
+use std::collections::BTreeMap;
+
+use super::engine::{Plan, SeriesPlan};
+use super::window::WindowSpec;
+use crate::policy::{MetricSpec, ScalingPolicy, StreamAggregate};
+
+/// The window every metric gets when nothing else is said.
+pub const DEFAULT_WINDOW_MS: i64 = 60_000;
+
+/// `namespace/name` of the policy's target: the Kafka message key of its samples.
+pub fn target_key(p: &ScalingPolicy) -> Option<String> {
+    let ns = p.metadata.namespace.as_deref().unwrap_or("default");
+    p.spec.target.as_ref().map(|t| format!("{ns}/{}", t.name))
+}
+
+/// The metric name a metric spec reads from the stream.
+pub fn stream_metric(m: &MetricSpec) -> Option<&str> {
+    m.external
+        .as_ref()
+        .map(|e| e.metric.name.as_str())
+        .or_else(|| m.object.as_ref().map(|o| o.metric.name.as_str()))
+        .or_else(|| m.pods.as_ref().map(|p| p.metric.name.as_str()))
+}
+
+/// The engine's plan for a set of (valid) policies.
+pub fn plan_for(policies: &[ScalingPolicy]) -> Plan {
+    let default = || SeriesPlan {
+        windows: vec![WindowSpec::tumbling(DEFAULT_WINDOW_MS)],
+        distinct_label: None,
+    };
+    let mut plan = Plan::targets(default());
+    for p in policies {
+        let Some(target) = target_key(p) else {
+            continue;
+        };
+        plan.add(&target, None, default());
+        let mut by_metric: BTreeMap<&str, SeriesPlan> = BTreeMap::new();
+        for m in &p.spec.metrics {
+            let (Some(st), Some(name)) = (&m.stream, stream_metric(m)) else {
+                continue;
+            };
+            let Ok((size_ms, slide_ms)) = st.window_ms() else {
+                continue;
+            };
+            let series = by_metric.entry(name).or_insert_with(|| SeriesPlan {
+                windows: Vec::new(),
+                distinct_label: None,
+            });
+            let spec = WindowSpec { size_ms, slide_ms };
+            if !series.windows.contains(&spec) {
+                series.windows.push(spec);
+            }
+            if st.aggregate == StreamAggregate::Distinct {
+                series.distinct_label = st.label.clone();
+            }
+        }
+        for (metric, series) in by_metric {
+            plan.add(&target, Some(metric), series);
+        }
+    }
+    plan
+}
