@@ -13,10 +13,12 @@
 //! twice within the horizon is counted once; two different samples collide
 //! with probability about n²/2⁶⁵ for n ids in one pane.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
+
+use foldhash::fast::FixedState;
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::sample::{check, Rejection, Sample};
 use super::window::{Aggregate, WindowFeatures, WindowSpec};
@@ -118,13 +120,36 @@ pub struct Counters {
     pub rejected: BTreeMap<Rejection, u64>,
 }
 
+/// An open window: its start, aggregates, and the first offset folded into it.
+struct OpenWindow {
+    start: i64,
+    agg: Aggregate,
+    first_offset: i64,
+}
+
+/// The dedupe ids of one pane, and the first offset that put one there.
+#[derive(Default)]
+struct Pane {
+    ids: HashSet<u64>,
+    first_offset: i64,
+}
+
 struct Series {
     plan: Arc<SeriesPlan>,
     /// Open windows by (end, spec index) so the oldest close first.
-    open: BTreeMap<(i64, usize), (i64, Aggregate)>,
+    open: BTreeMap<(i64, usize), OpenWindow>,
     closed: VecDeque<WindowFeatures>,
     /// Dedupe ids by one-second pane of event time.
-    panes: BTreeMap<i64, HashSet<u64>>,
+    panes: BTreeMap<i64, Pane>,
+}
+
+impl Series {
+    /// The first offset any open window or live dedupe pane depends on.
+    fn first_offset(&self) -> Option<i64> {
+        let windows = self.open.values().map(|w| w.first_offset);
+        let panes = self.panes.values().map(|p| p.first_offset);
+        windows.chain(panes).min()
+    }
 }
 
 const PANE_MS: i64 = 1000;
@@ -143,7 +168,8 @@ pub struct Partition {
 
 /// The identity of a sample: its `id`, or where it was read.
 pub fn identity(id: Option<&str>, topic: &str, partition: i32, offset: i64, index: usize) -> u64 {
-    let mut h = DefaultHasher::new();
+    // A fixed seed: identities must hash the same in every process and after a restart.
+    let mut h = FixedState::with_seed(0x5ca1_ab1e_0001).build_hasher();
     match id {
         Some(id) => {
             0u8.hash(&mut h);
@@ -180,9 +206,10 @@ impl Partition {
         *self.counters.rejected.entry(why).or_default() += 1;
     }
 
-    /// Folds one sample in; `now_ms` is the consumer's clock (for the future check).
-    pub fn fold(&mut self, s: &Sample, identity: u64, now_ms: i64) -> Folded {
-        let outcome = self.try_fold(s, identity, now_ms);
+    /// Folds one sample, read at `offset`, in; `now_ms` is the consumer's
+    /// clock (for the future check).
+    pub fn fold(&mut self, s: &Sample, identity: u64, offset: i64, now_ms: i64) -> Folded {
+        let outcome = self.try_fold(s, identity, offset, now_ms);
         match outcome {
             Folded::Counted => self.counters.counted += 1,
             Folded::Duplicate => self.counters.duplicates += 1,
@@ -192,7 +219,7 @@ impl Partition {
         outcome
     }
 
-    fn try_fold(&mut self, s: &Sample, identity: u64, now_ms: i64) -> Folded {
+    fn try_fold(&mut self, s: &Sample, identity: u64, offset: i64, now_ms: i64) -> Folded {
         if let Err(r) = check(s) {
             return Folded::Rejected(r);
         }
@@ -232,14 +259,21 @@ impl Partition {
             .get_mut(target)
             .and_then(|m| m.get_mut(metric))
             .expect("the series was just ensured");
-        let pane = series.panes.entry(s.ts.div_euclid(PANE_MS)).or_default();
-        if pane.contains(&identity) {
+        let pane = series
+            .panes
+            .entry(s.ts.div_euclid(PANE_MS))
+            .or_insert_with(|| Pane {
+                ids: HashSet::default(),
+                first_offset: offset,
+            });
+        if pane.ids.contains(&identity) {
             return Folded::Duplicate;
         }
         if self.ids >= self.cfg.max_dedupe_ids {
             return Folded::Rejected(Rejection::DedupeFull);
         }
-        pane.insert(identity);
+        pane.ids.insert(identity);
+        pane.first_offset = pane.first_offset.min(offset);
         self.ids += 1;
         let label = series
             .plan
@@ -249,11 +283,16 @@ impl Partition {
         let track = series.plan.distinct_label.is_some();
         for (i, spec) in series.plan.windows.iter().enumerate() {
             for start in spec.starts(s.ts) {
-                let (_, agg) = series
+                let w = series
                     .open
                     .entry((start + spec.size_ms, i))
-                    .or_insert_with(|| (start, Aggregate::new(track)));
-                agg.add(s.value, label.as_deref());
+                    .or_insert_with(|| OpenWindow {
+                        start,
+                        agg: Aggregate::new(track),
+                        first_offset: offset,
+                    });
+                w.first_offset = w.first_offset.min(offset);
+                w.agg.add(s.value, label.as_deref());
             }
         }
         if self.watermark.is_none_or(|w| s.ts > w) {
@@ -274,13 +313,13 @@ impl Partition {
         {
             self.ids -= close(series, &self.cfg, self.watermark, target, metric);
             out.extend(series.closed.iter().cloned());
-            for (&(_, i), (start, agg)) in &series.open {
+            for (&(_, i), w) in &series.open {
                 out.push(WindowFeatures::of(
                     target,
                     metric,
                     series.plan.windows[i],
-                    *start,
-                    agg,
+                    w.start,
+                    &w.agg,
                     false,
                 ));
             }
@@ -300,6 +339,24 @@ impl Partition {
     pub fn dedupe_ids(&self) -> usize {
         self.ids
     }
+
+    /// The offset to commit so that a restart rebuilds this state exactly:
+    /// the first offset any open window or live dedupe pane depends on, or
+    /// `next_offset` when nothing is held. Replaying from there refolds every
+    /// sample still in play, in the partition's order, so windows, dedupe and
+    /// the watermark come back as they were.
+    pub fn resume_offset(&mut self, next_offset: i64) -> i64 {
+        let mut first = next_offset;
+        for (target, metrics) in &mut self.series {
+            for (metric, series) in metrics {
+                self.ids -= close(series, &self.cfg, self.watermark, target, metric);
+                if let Some(o) = series.first_offset() {
+                    first = first.min(o);
+                }
+            }
+        }
+        first
+    }
 }
 
 /// Closes the windows the watermark passed (plus lateness) and drops dedupe
@@ -318,13 +375,13 @@ fn close(
         if end > horizon {
             break;
         }
-        let (start, agg) = entry.remove();
+        let w = entry.remove();
         series.closed.push_back(WindowFeatures::of(
             target,
             metric,
             series.plan.windows[i],
-            start,
-            &agg,
+            w.start,
+            &w.agg,
             true,
         ));
         if series.closed.len() > cfg.retain_closed * series.plan.windows.len() {
@@ -336,7 +393,7 @@ fn close(
         if (*entry.key() + 1) * PANE_MS > horizon {
             break;
         }
-        dropped += entry.remove().len();
+        dropped += entry.remove().ids.len();
     }
     dropped
 }
