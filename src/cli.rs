@@ -27,6 +27,8 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Consume the metric topics and print the windows the controller would hold.
+    Features(FeaturesArgs),
     /// Decide once from a JSON snapshot and explain the decision.
     Decide {
         /// The snapshot file, or `-` for standard input.
@@ -51,6 +53,55 @@ impl std::str::FromStr for Seconds {
         }
         Ok(Seconds(ms / 1000))
     }
+}
+
+/// Options of `scalepilot features`.
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// Kafka bootstrap servers, host:port[,host:port].
+    #[arg(long, env = "SCALEPILOT_BROKERS")]
+    pub brokers: String,
+    /// Metric topics.
+    #[arg(long, default_value = "scalepilot.metrics")]
+    pub topic: Vec<String>,
+    /// Consumer group (use your own, not the controller's, to only look).
+    #[arg(long, default_value = "scalepilot-features")]
+    pub group: String,
+    /// Policy folder: keep only its targets, with their stream windows.
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
+    /// Without policies: count the distinct values of this label in every window.
+    #[arg(long)]
+    pub distinct_label: Option<String>,
+    /// Read to the end of every partition, print, commit and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: give up when not caught up after this long.
+    #[arg(long, default_value = "120s")]
+    pub timeout: Seconds,
+    /// Without --once: print every this often.
+    #[arg(long, default_value = "10s")]
+    pub every: Seconds,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
+    /// Copy rejected messages to this topic.
+    #[arg(long)]
+    pub dead_letter_topic: Option<String>,
+    /// Append every window as it closes to this file (JSON lines), durably,
+    /// before the committed offset moves past it.
+    #[arg(long)]
+    pub emit_closed: Option<PathBuf>,
+    /// Event time a sample may lag the partition's watermark.
+    #[arg(long, default_value = "10s")]
+    pub allowed_lateness: Seconds,
+    /// Closed windows kept per series and window.
+    #[arg(long, default_value_t = 10)]
+    pub retain: usize,
+    #[arg(long, default_value = "6s")]
+    pub session_timeout: Seconds,
+    /// Larger messages are rejected (`too_large`).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_message_bytes: usize,
 }
 
 /// Options of `scalepilot simulate`.

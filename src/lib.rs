@@ -10,6 +10,7 @@ pub mod decide;
 pub mod duration;
 pub mod error;
 pub mod features;
+pub mod ingest;
 pub mod policy;
 pub mod quantity;
 pub mod sim;

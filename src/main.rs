@@ -17,6 +17,9 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd::simulate::run(&args)
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
+        Command::Features(args) => cmd::features::run(&args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         Command::Validate { paths } => Ok(cmd::validate::run(&paths)),
         Command::Decide { snapshot, output } => {
             cmd::decide::run(&snapshot, output).map_err(Into::into)

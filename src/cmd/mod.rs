@@ -1,5 +1,6 @@
 //! The subcommands' bodies: read inputs, call the library, print, pick the exit code.
 
 pub mod decide;
+pub mod features;
 pub mod simulate;
 pub mod validate;

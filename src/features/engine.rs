@@ -108,6 +108,8 @@ pub enum Folded {
     Duplicate,
     /// Its target is named by no policy.
     Skipped,
+    /// Replayed after a restart into windows already closed and published.
+    Replayed,
     Rejected(Rejection),
 }
 
@@ -117,21 +119,82 @@ pub struct Counters {
     pub counted: u64,
     pub duplicates: u64,
     pub skipped: u64,
+    pub replayed: u64,
     pub rejected: BTreeMap<Rejection, u64>,
 }
 
-/// An open window: its start, aggregates, and the first offset folded into it.
+/// Where a piece of state began: the first offset folded into it, and the
+/// partition's watermark just before that offset was folded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mark {
+    offset: i64,
+    watermark_before: Option<i64>,
+}
+
+impl Mark {
+    fn earlier(self, other: Mark) -> Mark {
+        if other.offset < self.offset {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// An open window: its start, aggregates, and where it began.
 struct OpenWindow {
     start: i64,
     agg: Aggregate,
-    first_offset: i64,
+    first: Mark,
 }
 
-/// The dedupe ids of one pane, and the first offset that put one there.
-#[derive(Default)]
+/// The dedupe ids of one pane, and where it began.
 struct Pane {
     ids: HashSet<u64>,
-    first_offset: i64,
+    first: Mark,
+}
+
+/// What a consumer commits with its offset so that a restart rebuilds the
+/// partition's state exactly: replay from `offset`, starting with the
+/// watermark the partition had just before it, and skip the windows that were
+/// already closed (and published) at the commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub offset: i64,
+    pub watermark: Option<i64>,
+    /// Windows ending at or before this were closed at the commit.
+    pub closed_through: Option<i64>,
+}
+
+impl Checkpoint {
+    /// The commit metadata string: `v1;w=<ms>;c=<ms>` (`-` for none).
+    pub fn metadata(&self) -> String {
+        let f = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
+        format!("v1;w={};c={}", f(self.watermark), f(self.closed_through))
+    }
+
+    /// Parses commit metadata written by `metadata` for a committed `offset`.
+    pub fn from_metadata(offset: i64, metadata: &str) -> Option<Checkpoint> {
+        let mut parts = metadata.split(';');
+        if parts.next()? != "v1" {
+            return None;
+        }
+        let mut value = |key: &str| -> Option<Option<i64>> {
+            let v = parts.next()?.strip_prefix(key)?;
+            if v == "-" {
+                Some(None)
+            } else {
+                v.parse().ok().map(Some)
+            }
+        };
+        let watermark = value("w=")?;
+        let closed_through = value("c=")?;
+        Some(Checkpoint {
+            offset,
+            watermark,
+            closed_through,
+        })
+    }
 }
 
 struct Series {
@@ -144,11 +207,11 @@ struct Series {
 }
 
 impl Series {
-    /// The first offset any open window or live dedupe pane depends on.
-    fn first_offset(&self) -> Option<i64> {
-        let windows = self.open.values().map(|w| w.first_offset);
-        let panes = self.panes.values().map(|p| p.first_offset);
-        windows.chain(panes).min()
+    /// The earliest mark any open window or live dedupe pane depends on.
+    fn first_mark(&self) -> Option<Mark> {
+        let windows = self.open.values().map(|w| w.first);
+        let panes = self.panes.values().map(|p| p.first);
+        windows.chain(panes).reduce(Mark::earlier)
     }
 }
 
@@ -159,10 +222,14 @@ pub struct Partition {
     cfg: EngineConfig,
     plan: Arc<Plan>,
     watermark: Option<i64>,
+    /// Windows ending at or before this were closed before a restart.
+    closed_through: Option<i64>,
     /// Series by target, then metric (looked up by `&str`, allocated once).
     series: HashMap<String, HashMap<String, Series>>,
     series_count: usize,
     ids: usize,
+    /// Windows closed since the last `take_closed`.
+    newly_closed: Vec<WindowFeatures>,
     pub counters: Counters,
 }
 
@@ -189,9 +256,11 @@ impl Partition {
             cfg,
             plan,
             watermark: None,
+            closed_through: None,
             series: HashMap::new(),
             series_count: 0,
             ids: 0,
+            newly_closed: Vec::new(),
             counters: Counters::default(),
         }
     }
@@ -214,6 +283,7 @@ impl Partition {
             Folded::Counted => self.counters.counted += 1,
             Folded::Duplicate => self.counters.duplicates += 1,
             Folded::Skipped => self.counters.skipped += 1,
+            Folded::Replayed => self.counters.replayed += 1,
             Folded::Rejected(r) => *self.counters.rejected.entry(r).or_default() += 1,
         }
         outcome
@@ -233,6 +303,20 @@ impl Partition {
         let Some(plan) = self.plan.get(&s.target, &s.metric) else {
             return Folded::Skipped;
         };
+        let before = self.watermark;
+        if let Some(barrier) = self.closed_through {
+            // The newest window holding the sample ends last; if even it was
+            // closed before the restart, the sample was counted and published.
+            let live = plan.windows.iter().any(|spec| {
+                spec.starts(s.ts)
+                    .next()
+                    .is_some_and(|start| start + spec.size_ms > barrier)
+            });
+            if !live {
+                self.watermark = Some(before.map_or(s.ts, |w| w.max(s.ts)));
+                return Folded::Replayed;
+            }
+        }
         let target: &str = &s.target;
         let metric: &str = &s.metric;
         let exists = self
@@ -259,12 +343,16 @@ impl Partition {
             .get_mut(target)
             .and_then(|m| m.get_mut(metric))
             .expect("the series was just ensured");
+        let mark = Mark {
+            offset,
+            watermark_before: before,
+        };
         let pane = series
             .panes
             .entry(s.ts.div_euclid(PANE_MS))
             .or_insert_with(|| Pane {
                 ids: HashSet::default(),
-                first_offset: offset,
+                first: mark,
             });
         if pane.ids.contains(&identity) {
             return Folded::Duplicate;
@@ -273,7 +361,7 @@ impl Partition {
             return Folded::Rejected(Rejection::DedupeFull);
         }
         pane.ids.insert(identity);
-        pane.first_offset = pane.first_offset.min(offset);
+        pane.first = pane.first.earlier(mark);
         self.ids += 1;
         let label = series
             .plan
@@ -283,21 +371,34 @@ impl Partition {
         let track = series.plan.distinct_label.is_some();
         for (i, spec) in series.plan.windows.iter().enumerate() {
             for start in spec.starts(s.ts) {
+                if self
+                    .closed_through
+                    .is_some_and(|b| start + spec.size_ms <= b)
+                {
+                    continue; // closed and published before the restart
+                }
                 let w = series
                     .open
                     .entry((start + spec.size_ms, i))
                     .or_insert_with(|| OpenWindow {
                         start,
                         agg: Aggregate::new(track),
-                        first_offset: offset,
+                        first: mark,
                     });
-                w.first_offset = w.first_offset.min(offset);
+                w.first = w.first.earlier(mark);
                 w.agg.add(s.value, label.as_deref());
             }
         }
         if self.watermark.is_none_or(|w| s.ts > w) {
             self.watermark = Some(s.ts);
-            self.ids -= close(series, &self.cfg, self.watermark, target, metric);
+            self.ids -= close(
+                series,
+                &self.cfg,
+                self.watermark,
+                target,
+                metric,
+                &mut self.newly_closed,
+            );
         }
         Folded::Counted
     }
@@ -311,7 +412,14 @@ impl Partition {
             .iter_mut()
             .flat_map(|(t, ms)| ms.iter_mut().map(move |(m, s)| (t, m, s)))
         {
-            self.ids -= close(series, &self.cfg, self.watermark, target, metric);
+            self.ids -= close(
+                series,
+                &self.cfg,
+                self.watermark,
+                target,
+                metric,
+                &mut self.newly_closed,
+            );
             out.extend(series.closed.iter().cloned());
             for (&(_, i), w) in &series.open {
                 out.push(WindowFeatures::of(
@@ -335,6 +443,14 @@ impl Partition {
         out
     }
 
+    /// The windows closed since the last call, in closing order. A consumer
+    /// that publishes closed windows does so before storing the resume
+    /// offset, so a window is published at least once and, rebuilt by a
+    /// replay, always with the same content.
+    pub fn take_closed(&mut self) -> Vec<WindowFeatures> {
+        std::mem::take(&mut self.newly_closed)
+    }
+
     /// Dedupe ids currently held.
     pub fn dedupe_ids(&self) -> usize {
         self.ids
@@ -346,16 +462,47 @@ impl Partition {
     /// sample still in play, in the partition's order, so windows, dedupe and
     /// the watermark come back as they were.
     pub fn resume_offset(&mut self, next_offset: i64) -> i64 {
-        let mut first = next_offset;
+        self.checkpoint(next_offset).offset
+    }
+
+    /// The checkpoint to commit after folding everything before `next_offset`
+    /// (see [`Checkpoint`]); closes what the watermark allows first.
+    pub fn checkpoint(&mut self, next_offset: i64) -> Checkpoint {
+        let mut first: Option<Mark> = None;
         for (target, metrics) in &mut self.series {
             for (metric, series) in metrics {
-                self.ids -= close(series, &self.cfg, self.watermark, target, metric);
-                if let Some(o) = series.first_offset() {
-                    first = first.min(o);
+                self.ids -= close(
+                    series,
+                    &self.cfg,
+                    self.watermark,
+                    target,
+                    metric,
+                    &mut self.newly_closed,
+                );
+                if let Some(m) = series.first_mark() {
+                    first = Some(first.map_or(m, |f| f.earlier(m)));
                 }
             }
         }
-        first
+        let mark = first.unwrap_or(Mark {
+            offset: next_offset,
+            watermark_before: self.watermark,
+        });
+        Checkpoint {
+            offset: mark.offset,
+            watermark: mark.watermark_before,
+            closed_through: self
+                .watermark
+                .map(|w| w - self.cfg.allowed_lateness_ms)
+                .max(self.closed_through),
+        }
+    }
+
+    /// Starts a partition over from a committed checkpoint: the consumer
+    /// resumes at `cp.offset`.
+    pub fn restore(&mut self, cp: &Checkpoint) {
+        self.watermark = cp.watermark;
+        self.closed_through = cp.closed_through;
     }
 }
 
@@ -367,6 +514,7 @@ fn close(
     watermark: Option<i64>,
     target: &str,
     metric: &str,
+    newly_closed: &mut Vec<WindowFeatures>,
 ) -> usize {
     let Some(w) = watermark else { return 0 };
     let horizon = w - cfg.allowed_lateness_ms;
@@ -376,14 +524,16 @@ fn close(
             break;
         }
         let w = entry.remove();
-        series.closed.push_back(WindowFeatures::of(
+        let features = WindowFeatures::of(
             target,
             metric,
             series.plan.windows[i],
             w.start,
             &w.agg,
             true,
-        ));
+        );
+        newly_closed.push(features.clone());
+        series.closed.push_back(features);
         if series.closed.len() > cfg.retain_closed * series.plan.windows.len() {
             series.closed.pop_front();
         }

@@ -11,7 +11,9 @@ mod plan;
 mod sample;
 mod window;
 
-pub use engine::{identity, Counters, EngineConfig, Folded, Partition, Plan, SeriesPlan};
+pub use engine::{
+    identity, Checkpoint, Counters, EngineConfig, Folded, Partition, Plan, SeriesPlan,
+};
 pub use observe::{aggregate, observations};
 pub use plan::{plan_for, stream_metric, target_key, DEFAULT_WINDOW_MS};
 pub use sample::{check, decode, Rejection, Sample};

@@ -311,7 +311,7 @@ spec:
 }
 
 #[test]
-fn replaying_from_the_resume_offset_rebuilds_the_state_exactly() {
+fn restoring_a_checkpoint_rebuilds_the_state_exactly() {
     // 20 minutes of samples, 4 a second, with duplicates sprinkled in.
     let mut messages: Vec<String> = Vec::new();
     for i in 0..4_800i64 {
@@ -333,41 +333,66 @@ fn replaying_from_the_resume_offset_rebuilds_the_state_exactly() {
             ));
         }
     }
+    let keep_all = EngineConfig {
+        retain_closed: 100,
+        ..EngineConfig::default()
+    };
+    let key = |w: &WindowFeatures| (w.window_start, w.window_end);
     for crash_at in [1000usize, 2500, 4000] {
         // The original run, checkpointing at `crash_at`...
-        let keep_all = EngineConfig {
-            retain_closed: 100,
-            ..EngineConfig::default()
-        };
         let mut original = Partition::new(keep_all.clone(), minute_plan());
         fold_all(&mut original, &messages[..crash_at]);
-        let resume = original.resume_offset(crash_at as i64) as usize;
+        let cp = original.checkpoint(crash_at as i64);
+        assert_eq!(
+            Checkpoint::from_metadata(cp.offset, &cp.metadata()),
+            Some(cp)
+        );
         assert!(
-            resume < crash_at,
+            (cp.offset as usize) < crash_at,
             "open windows hold samples before the crash"
         );
-        // Every window still open at the crash must come back whole.
         let horizon = original.watermark().unwrap() - 10_000;
         fold_all_from(&mut original, &messages, crash_at);
-        // ...and a restart that replays from the committed offset.
-        let mut rebuilt = Partition::new(keep_all, minute_plan());
-        fold_all_from(&mut rebuilt, &messages, resume);
-        let open = |p: &mut Partition| {
-            p.windows()
-                .into_iter()
-                .filter(|w| w.window_end > horizon)
-                .collect::<Vec<_>>()
-        };
+        let all: std::collections::BTreeMap<_, _> = original
+            .windows()
+            .into_iter()
+            .map(|w| (key(&w), w))
+            .collect();
+        // ...and a restart that restores the checkpoint and replays from its offset.
+        let mut rebuilt = Partition::new(keep_all.clone(), minute_plan());
+        rebuilt.restore(&cp);
+        fold_all_from(&mut rebuilt, &messages, cp.offset as usize);
+        let again = rebuilt.windows();
+        // Every window open at the crash comes back whole, and nothing comes back partial.
         assert!(
-            open(&mut original).iter().any(|w| w.window_start < horizon),
+            again
+                .iter()
+                .any(|w| w.window_start < horizon && w.window_end > horizon),
             "a window straddles the crash"
         );
-        assert_eq!(
-            open(&mut original),
-            open(&mut rebuilt),
-            "crash at {crash_at}, resume at {resume}"
-        );
+        for w in &again {
+            assert_eq!(
+                Some(w),
+                all.get(&key(w)),
+                "crash at {crash_at}: rebuilt window differs"
+            );
+            assert!(
+                w.window_end > cp.closed_through.unwrap(),
+                "windows closed before the crash are not rebuilt"
+            );
+        }
+        for w in all.values().filter(|w| w.window_end > horizon) {
+            assert!(
+                again.contains(w),
+                "crash at {crash_at}: window {:?} missing after the restart",
+                key(w)
+            );
+        }
         assert_eq!(original.watermark(), rebuilt.watermark());
+        assert!(
+            rebuilt.counters.replayed > 0,
+            "samples of closed windows were replayed and skipped"
+        );
     }
 }
 

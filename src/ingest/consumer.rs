@@ -1,0 +1,507 @@
+//! The consumer loop (rdkafka `BaseConsumer`, one thread): decode, fold,
+//! store the resume offset, commit on revoke; the dead-letter producer; the
+//! "caught up" test of `scalepilot features --once`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use serde::Serialize;
+
+use super::limiter::LogLimiter;
+use crate::features::{
+    decode, identity, Checkpoint, Counters, EngineConfig, Folded, Partition, Plan, Rejection,
+    WindowFeatures,
+};
+
+/// How to reach and read the metric topics.
+#[derive(Clone, Debug)]
+pub struct IngestConfig {
+    pub brokers: String,
+    pub topics: Vec<String>,
+    pub group: String,
+    pub dead_letter_topic: Option<String>,
+    pub session_timeout_ms: u32,
+    pub max_message_bytes: usize,
+    pub engine: EngineConfig,
+    /// Start from the earliest offset when the group has no committed one.
+    pub from_beginning: bool,
+    /// Extra librdkafka properties (security settings and the like).
+    pub properties: Vec<(String, String)>,
+}
+
+impl IngestConfig {
+    pub fn new(brokers: &str, topic: &str, group: &str) -> Self {
+        IngestConfig {
+            brokers: brokers.to_string(),
+            topics: vec![topic.to_string()],
+            group: group.to_string(),
+            dead_letter_topic: None,
+            session_timeout_ms: 6000,
+            max_message_bytes: 1 << 20,
+            engine: EngineConfig::default(),
+            from_beginning: true,
+            properties: Vec::new(),
+        }
+    }
+}
+
+/// Progress could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    #[error("publishing closed windows failed: {0}")]
+    Publish(#[source] std::io::Error),
+    #[error("kafka: {0}")]
+    Kafka(#[source] rdkafka::error::KafkaError),
+}
+
+/// The checkpoint committed for a partition, if it carries our metadata.
+fn committed_checkpoint(
+    consumer: &BaseConsumer<IngestContext>,
+    topic: &str,
+    partition: i32,
+) -> Option<Checkpoint> {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, partition);
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .ok()?;
+    let e = committed.find_partition(topic, partition)?;
+    match e.offset() {
+        Offset::Offset(o) => Checkpoint::from_metadata(o, e.metadata()),
+        _ => None,
+    }
+}
+
+/// Totals over every partition this consumer held.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestCounters {
+    pub messages: u64,
+    pub counted: u64,
+    pub duplicates: u64,
+    pub skipped_unknown_target: u64,
+    /// Replayed after a restart into windows already published.
+    pub replayed: u64,
+    pub rejected: BTreeMap<String, u64>,
+    pub dead_lettered: u64,
+    pub dedupe_ids_held: usize,
+}
+
+impl IngestCounters {
+    fn absorb(&mut self, c: &Counters) {
+        self.counted += c.counted;
+        self.duplicates += c.duplicates;
+        self.skipped_unknown_target += c.skipped;
+        self.replayed += c.replayed;
+        for (r, n) in &c.rejected {
+            *self.rejected.entry(r.label().to_string()).or_default() += n;
+        }
+    }
+}
+
+struct PartitionState {
+    engine: Partition,
+    /// The offset after the last message folded in.
+    next_offset: Option<i64>,
+}
+
+struct Shared {
+    plan: Arc<Plan>,
+    engine: EngineConfig,
+    partitions: HashMap<(String, i32), PartitionState>,
+    /// Counters of partitions given away.
+    retired: IngestCounters,
+}
+
+/// Commits the resume offsets of revoked partitions before they move.
+pub struct IngestContext {
+    shared: Arc<Mutex<Shared>>,
+}
+
+/// Adds a partition's checkpoint (offset and metadata) to a commit.
+fn add_checkpoint(tpl: &mut TopicPartitionList, topic: &str, partition: i32, cp: &Checkpoint) {
+    let _ = tpl.add_partition_offset(topic, partition, Offset::Offset(cp.offset));
+    if let Some(mut e) = tpl.find_partition(topic, partition) {
+        e.set_metadata(cp.metadata());
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ClientContext for IngestContext {}
+
+impl ConsumerContext for IngestContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(revoked) = rebalance else {
+            return;
+        };
+        let mut shared = lock(&self.shared);
+        let mut commit = TopicPartitionList::new();
+        for e in revoked.elements() {
+            let key = (e.topic().to_string(), e.partition());
+            if let Some(mut st) = shared.partitions.remove(&key) {
+                if let Some(next) = st.next_offset {
+                    add_checkpoint(
+                        &mut commit,
+                        e.topic(),
+                        e.partition(),
+                        &st.engine.checkpoint(next),
+                    );
+                }
+                shared.retired.absorb(&st.engine.counters);
+            }
+        }
+        if commit.count() > 0 {
+            if let Err(err) = consumer.commit(&commit, CommitMode::Sync) {
+                tracing::warn!(error = %err, "commit on revoke failed; the next owner replays a little more");
+            }
+        }
+        tracing::info!(
+            partitions = revoked.count(),
+            "partitions revoked, state committed"
+        );
+    }
+}
+
+/// A metric-topic consumer with window state per assigned partition.
+pub struct Ingest {
+    consumer: BaseConsumer<IngestContext>,
+    shared: Arc<Mutex<Shared>>,
+    dead_letter: Option<(BaseProducer, String)>,
+    max_message_bytes: usize,
+    messages: u64,
+    dead_lettered: u64,
+    log: LogLimiter,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Ingest {
+    /// Connects and subscribes.
+    pub fn connect(cfg: &IngestConfig, plan: Plan) -> KafkaResult<Self> {
+        let shared = Arc::new(Mutex::new(Shared {
+            plan: Arc::new(plan),
+            engine: cfg.engine.clone(),
+            partitions: HashMap::new(),
+            retired: IngestCounters::default(),
+        }));
+        let mut client = ClientConfig::new();
+        client
+            .set("bootstrap.servers", &cfg.brokers)
+            .set("group.id", &cfg.group)
+            // We commit ourselves: every offset goes with its checkpoint metadata.
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
+            .set(
+                "auto.offset.reset",
+                if cfg.from_beginning {
+                    "earliest"
+                } else {
+                    "latest"
+                },
+            )
+            .set(
+                "fetch.message.max.bytes",
+                (cfg.max_message_bytes + 1024).to_string(),
+            );
+        for (k, v) in &cfg.properties {
+            client.set(k, v);
+        }
+        let consumer: BaseConsumer<IngestContext> = client.create_with_context(IngestContext {
+            shared: Arc::clone(&shared),
+        })?;
+        let topics: Vec<&str> = cfg.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+        let dead_letter = match &cfg.dead_letter_topic {
+            Some(t) => {
+                let mut p = ClientConfig::new();
+                p.set("bootstrap.servers", &cfg.brokers)
+                    // Rejected messages include too-large ones: let the copy through.
+                    .set(
+                        "message.max.bytes",
+                        (cfg.max_message_bytes.max(1 << 20) * 4).to_string(),
+                    );
+                for (k, v) in &cfg.properties {
+                    p.set(k, v);
+                }
+                Some((p.create::<BaseProducer>()?, t.clone()))
+            }
+            None => None,
+        };
+        Ok(Ingest {
+            consumer,
+            shared,
+            dead_letter,
+            max_message_bytes: cfg.max_message_bytes,
+            messages: 0,
+            dead_lettered: 0,
+            log: LogLimiter::new(Duration::from_secs(1)),
+        })
+    }
+
+    /// Polls once and folds what arrives; `false` when nothing came.
+    pub fn poll(&mut self, timeout: Duration) -> bool {
+        let Some(result) = self.consumer.poll(timeout) else {
+            return false;
+        };
+        let msg = match result {
+            Ok(m) => m,
+            Err(e) => {
+                if self.log.allow("kafka", Instant::now()).is_some() {
+                    tracing::warn!(error = %e, "consumer error");
+                }
+                return true;
+            }
+        };
+        self.messages += 1;
+        let (topic, partition, offset) = (msg.topic().to_string(), msg.partition(), msg.offset());
+        let payload = msg.payload().unwrap_or_default();
+        let key = msg
+            .key()
+            .and_then(|k| std::str::from_utf8(k).ok())
+            .unwrap_or_default();
+        let now = now_ms();
+        let mut rejected: Option<Rejection> = None;
+        {
+            let mut shared = lock(&self.shared);
+            let Shared {
+                plan,
+                engine,
+                partitions,
+                ..
+            } = &mut *shared;
+            let st = partitions
+                .entry((topic.clone(), partition))
+                .or_insert_with(|| {
+                    let mut engine = Partition::new(engine.clone(), Arc::clone(plan));
+                    // Resuming at our own commit: restore its checkpoint.
+                    if let Some(cp) = committed_checkpoint(&self.consumer, &topic, partition) {
+                        if cp.offset == offset {
+                            engine.restore(&cp);
+                        }
+                    }
+                    PartitionState {
+                        engine,
+                        next_offset: None,
+                    }
+                });
+            match decode(payload, self.max_message_bytes) {
+                Err(r) => {
+                    st.engine.reject(r);
+                    rejected = Some(r);
+                }
+                Ok(samples) => {
+                    for (i, s) in samples.iter().enumerate() {
+                        if key.is_empty() || key != s.target {
+                            st.engine.reject(Rejection::Key);
+                            rejected.get_or_insert(Rejection::Key);
+                            continue;
+                        }
+                        let id = identity(s.id.as_deref(), &topic, partition, offset, i);
+                        if let Folded::Rejected(r) = st.engine.fold(s, id, offset, now) {
+                            rejected.get_or_insert(r);
+                        }
+                    }
+                }
+            }
+            st.next_offset = Some(offset + 1);
+        }
+        if let Some(r) = rejected {
+            if let Some(held) = self.log.allow(r.label(), Instant::now()) {
+                tracing::warn!(%topic, partition, offset, reason = r.label(), held_back = held, "metric message rejected");
+            }
+            if dead_letter(
+                &self.dead_letter,
+                &topic,
+                partition,
+                offset,
+                r,
+                key,
+                payload,
+            ) {
+                self.dead_lettered += 1;
+            }
+        }
+        true
+    }
+}
+
+/// Copies a rejected message to the dead-letter topic, if there is one.
+fn dead_letter(
+    to: &Option<(BaseProducer, String)>,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    why: Rejection,
+    key: &str,
+    payload: &[u8],
+) -> bool {
+    {
+        let Some((producer, dlq)) = to else {
+            return false;
+        };
+        let position = format!("{topic}/{partition}/{offset}");
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "scalepilot-reason",
+                value: Some(why.label()),
+            })
+            .insert(Header {
+                key: "scalepilot-source",
+                value: Some(position.as_str()),
+            });
+        let record = BaseRecord::to(dlq)
+            .payload(payload)
+            .key(key)
+            .headers(headers);
+        let sent = match producer.send(record) {
+            Ok(()) => true,
+            Err((e, _)) => {
+                tracing::warn!(error = %e, "dead-letter copy failed");
+                false
+            }
+        };
+        producer.poll(Duration::ZERO);
+        sent
+    }
+}
+
+impl Ingest {
+    /// Hands the windows closed since the last call to `publish`, then
+    /// commits every partition's checkpoint (asynchronously). A window's
+    /// samples stop holding the offset back only once it closed, and it is
+    /// published before the offset moves past them.
+    pub fn save_progress(
+        &self,
+        publish: &mut dyn FnMut(&[WindowFeatures]) -> std::io::Result<()>,
+    ) -> Result<(), ProgressError> {
+        self.checkpoint(publish, CommitMode::Async)
+    }
+
+    /// Like `save_progress`, but waits for the commit.
+    pub fn commit(
+        &self,
+        publish: &mut dyn FnMut(&[WindowFeatures]) -> std::io::Result<()>,
+    ) -> Result<(), ProgressError> {
+        self.checkpoint(publish, CommitMode::Sync)?;
+        if let Some((p, _)) = &self.dead_letter {
+            p.flush(Duration::from_secs(10))
+                .map_err(ProgressError::Kafka)?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint(
+        &self,
+        publish: &mut dyn FnMut(&[WindowFeatures]) -> std::io::Result<()>,
+        mode: CommitMode,
+    ) -> Result<(), ProgressError> {
+        let mut tpl = TopicPartitionList::new();
+        let mut closed = Vec::new();
+        {
+            let mut shared = lock(&self.shared);
+            for ((topic, partition), st) in shared.partitions.iter_mut() {
+                if let Some(next) = st.next_offset {
+                    add_checkpoint(&mut tpl, topic, *partition, &st.engine.checkpoint(next));
+                }
+                closed.extend(st.engine.take_closed());
+            }
+        }
+        publish(&closed).map_err(ProgressError::Publish)?;
+        if tpl.count() > 0 {
+            self.consumer
+                .commit(&tpl, mode)
+                .map_err(ProgressError::Kafka)?;
+        }
+        Ok(())
+    }
+
+    /// True once partitions are assigned and every one is read to its end.
+    pub fn caught_up(&self, timeout: Duration) -> KafkaResult<bool> {
+        let assignment = self.consumer.assignment()?;
+        if assignment.count() == 0 {
+            return Ok(false);
+        }
+        let positions = self.consumer.position()?;
+        let shared = lock(&self.shared);
+        for e in assignment.elements() {
+            let (_, high) = self
+                .consumer
+                .fetch_watermarks(e.topic(), e.partition(), timeout)?;
+            let ours = shared
+                .partitions
+                .get(&(e.topic().to_string(), e.partition()))
+                .and_then(|s| s.next_offset);
+            let position = positions
+                .find_partition(e.topic(), e.partition())
+                .and_then(|p| match p.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                });
+            let at = ours.or(position);
+            if high > 0 && at.is_none_or(|o| o < high) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Every window held, over all partitions.
+    pub fn windows(&self) -> Vec<WindowFeatures> {
+        let mut shared = lock(&self.shared);
+        let mut all: Vec<WindowFeatures> = shared
+            .partitions
+            .values_mut()
+            .flat_map(|st| st.engine.windows())
+            .collect();
+        all.sort_by(|a, b| {
+            (&a.target, &a.metric, a.window_end, a.window_start).cmp(&(
+                &b.target,
+                &b.metric,
+                b.window_end,
+                b.window_start,
+            ))
+        });
+        all
+    }
+
+    /// Totals over every partition held now or before.
+    pub fn counters(&self) -> IngestCounters {
+        let shared = lock(&self.shared);
+        let mut c = shared.retired.clone();
+        for st in shared.partitions.values() {
+            c.absorb(&st.engine.counters);
+            c.dedupe_ids_held += st.engine.dedupe_ids();
+        }
+        c.messages = self.messages;
+        c.dead_lettered = self.dead_lettered;
+        c
+    }
+
+    /// The partitions assigned now.
+    pub fn assigned(&self) -> Vec<(String, i32)> {
+        self.consumer
+            .assignment()
+            .map(|a| {
+                a.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

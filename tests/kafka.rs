@@ -1,0 +1,337 @@
+//! Against a real Kafka-protocol broker (tansu, started by `.ci/run` through
+//! `scripts/kafka.sh`), with an independent producer (confluent-kafka from
+//! PyPI). Ignored by plain `cargo test`; `.ci/run` runs them with
+//! `cargo test --test kafka -- --ignored` after starting the broker and setting
+//! SCALEPILOT_TEST_BROKERS.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const T0: i64 = 1_767_225_600_000;
+
+fn brokers() -> String {
+    std::env::var("SCALEPILOT_TEST_BROKERS").expect(
+        "SCALEPILOT_TEST_BROKERS is not set: start a broker with `scripts/kafka.sh start DIR PORT` and export SCALEPILOT_TEST_BROKERS=127.0.0.1:PORT",
+    )
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+fn create_topic(name: &str, partitions: u32) {
+    let port = brokers().rsplit(':').next().unwrap().to_string();
+    let status = Command::new(root().join("scripts/kafka.sh"))
+        .args(["topic", &port, name, &partitions.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Runs the independent producer; returns its summary line.
+fn produce(topic: &str, args: &[&str]) -> Value {
+    let python = root().join("target/py/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/kafka.sh ensure",
+        python.display()
+    );
+    let out = Command::new(python)
+        .arg(root().join("tests/support/produce.py"))
+        .arg(brokers())
+        .arg(topic)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "producer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn features_cmd(topic: &str, group: &str, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scalepilot"));
+    c.args([
+        "features",
+        "--brokers",
+        &brokers(),
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--once",
+    ])
+    .args([
+        "--session-timeout",
+        "6s",
+        "--retain",
+        "100000",
+        "--timeout",
+        "120s",
+    ])
+    .args(extra);
+    c
+}
+
+/// Windows (by target, window start) and the counters line of one run.
+fn run_features(
+    topic: &str,
+    group: &str,
+    extra: &[&str],
+) -> (BTreeMap<(String, i64), Value>, Value) {
+    let out = features_cmd(topic, group, extra).output().unwrap();
+    assert!(
+        out.status.success(),
+        "features failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse(text: &str) -> (BTreeMap<(String, i64), Value>, Value) {
+    let mut windows = BTreeMap::new();
+    let mut counters = Value::Null;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if let Some(c) = v.get("counters") {
+            counters = c.clone();
+        } else {
+            windows.insert(
+                (
+                    v["target"].as_str().unwrap().to_string(),
+                    v["windowStart"].as_i64().unwrap(),
+                ),
+                v,
+            );
+        }
+    }
+    (windows, counters)
+}
+
+/// The producer's samples, counted independently: (count, sum) per target and minute.
+fn ground_truth(n: i64, targets: i64, step_ms: i64) -> BTreeMap<(String, i64), (u64, f64)> {
+    let mut truth = BTreeMap::new();
+    for i in 0..n {
+        let ts = T0 + i * step_ms;
+        let e = truth
+            .entry((
+                format!("shop/t{}", i % targets),
+                ts.div_euclid(60_000) * 60_000,
+            ))
+            .or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += ((i * 7) % 11) as f64;
+    }
+    truth
+}
+
+fn assert_windows(
+    windows: &BTreeMap<(String, i64), Value>,
+    truth: &BTreeMap<(String, i64), (u64, f64)>,
+) {
+    assert_eq!(windows.len(), truth.len(), "every window, no more");
+    for (key, (count, sum)) in truth {
+        let w = windows
+            .get(key)
+            .unwrap_or_else(|| panic!("window {key:?} missing"));
+        assert_eq!(w["count"].as_u64(), Some(*count), "{key:?}");
+        assert!(
+            (w["sum"].as_f64().unwrap() - sum).abs() < 1e-6,
+            "{key:?}: {} vs {sum}",
+            w["sum"]
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the broker that .ci/run starts (scripts/kafka.sh)"]
+fn windows_equal_independent_counts_across_three_partitions() {
+    let topic = unique("sp-windows");
+    create_topic(&topic, 3);
+    let (n, targets, step) = (6_000, 12, 50);
+    let sent = produce(
+        &topic,
+        &[
+            "samples",
+            &n.to_string(),
+            &targets.to_string(),
+            &step.to_string(),
+        ],
+    );
+    let used = sent["perPartition"].as_object().unwrap().len();
+    assert!(used >= 3, "keys spread over {used} partitions: {sent}");
+    let (windows, counters) = run_features(&topic, &unique("g"), &[]);
+    assert_windows(&windows, &ground_truth(n, targets, step));
+    assert_eq!(counters["counted"].as_u64(), Some(n as u64));
+    assert_eq!(
+        counters["duplicates"].as_u64(),
+        Some((n / 10) as u64),
+        "every 10th sample was sent twice"
+    );
+    // A second run of the same group resumes from its commit and rebuilds only the open windows, identically.
+    let (again, _) = run_features(&topic, &unique("g2"), &[]);
+    assert_eq!(again, windows, "a fresh group reads the same windows");
+}
+
+#[test]
+#[ignore = "needs the broker that .ci/run starts (scripts/kafka.sh)"]
+fn malformed_messages_are_counted_and_consumption_continues() {
+    let topic = unique("sp-garbage");
+    create_topic(&topic, 1);
+    let dlq = format!("{topic}-dlq");
+    create_topic(&dlq, 1);
+    produce(&topic, &["garbage"]);
+    let (windows, c) = run_features(
+        &topic,
+        &unique("g"),
+        &["--max-message-bytes", "100000", "--dead-letter-topic", &dlq],
+    );
+    let r = &c["rejected"];
+    assert_eq!(r["parse"].as_u64(), Some(4), "{c}");
+    assert_eq!(r["too_large"].as_u64(), Some(1), "{c}");
+    assert_eq!(r["key"].as_u64(), Some(2), "{c}");
+    assert_eq!(r["negative"].as_u64(), Some(1), "{c}");
+    assert_eq!(r["empty_field"].as_u64(), Some(1), "{c}");
+    assert_eq!(
+        c["counted"].as_u64(),
+        Some(10),
+        "every good sample after the garbage was read: {c}"
+    );
+    assert_eq!(c["deadLettered"].as_u64(), Some(9), "{c}");
+    let sum: f64 = windows.values().map(|w| w["sum"].as_f64().unwrap()).sum();
+    assert_eq!(sum, 20.0);
+}
+
+#[test]
+#[ignore = "needs the broker that .ci/run starts (scripts/kafka.sh)"]
+fn kill_nine_at_random_moments_loses_nothing_and_counts_nothing_twice() {
+    let topic = unique("sp-crash");
+    create_topic(&topic, 3);
+    let (n, targets, step) = (800_000, 10, 2);
+    let sent = produce(
+        &topic,
+        &[
+            "samples",
+            &n.to_string(),
+            &targets.to_string(),
+            &step.to_string(),
+        ],
+    );
+    eprintln!("produced {sent}");
+    let group = unique("crash");
+    let dir = std::env::temp_dir().join(unique("crash"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sink: PathBuf = dir.join("closed.jsonl");
+    let sink_arg = sink.display().to_string();
+    // Pseudo-random kill moments from the clock; each run is killed mid-way.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let mut kills = 0;
+    let mut consumed_before_kill = Vec::new();
+    while kills < 5 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let extra = Duration::from_millis((seed >> 33) % 800);
+        let lines_before = std::fs::read_to_string(&sink)
+            .unwrap_or_default()
+            .lines()
+            .count();
+        let mut child = features_cmd(&topic, &group, &["--emit-closed", &sink_arg])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill while it consumes: once it published a new window, after a random extra wait.
+        let started = Instant::now();
+        let mut deadline = None;
+        while deadline.is_none_or(|d| Instant::now() < d)
+            && started.elapsed() < Duration::from_secs(60)
+        {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if deadline.is_none()
+                && std::fs::read_to_string(&sink)
+                    .unwrap_or_default()
+                    .lines()
+                    .count()
+                    > lines_before
+            {
+                deadline = Some(Instant::now() + extra);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            kills += 1;
+            let emitted = std::fs::read_to_string(&sink)
+                .unwrap_or_default()
+                .lines()
+                .count();
+            consumed_before_kill.push((started.elapsed().as_millis(), emitted));
+        } else {
+            break; // it finished before we could kill it: nothing left to test against
+        }
+    }
+    assert_eq!(
+        kills, 5,
+        "the consumer must still be running at every kill: {consumed_before_kill:?}"
+    );
+    // The last run reads to the end; its held windows plus everything emitted on the way are the result.
+    let out = features_cmd(&topic, &group, &["--emit-closed", &sink_arg])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut windows, counters) = parse(&String::from_utf8_lossy(&out.stdout));
+    let emitted = std::fs::read_to_string(&sink).unwrap();
+    let mut republished = 0;
+    for line in emitted.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let key = (
+            v["target"].as_str().unwrap().to_string(),
+            v["windowStart"].as_i64().unwrap(),
+        );
+        if let Some(prev) = windows.get(&key) {
+            assert_eq!(
+                (&prev["count"], &prev["sum"]),
+                (&v["count"], &v["sum"]),
+                "a window republished after a replay must not change: {key:?}"
+            );
+            republished += 1;
+        }
+        windows.insert(key, v);
+    }
+    let truth = ground_truth(n, targets, step);
+    assert_windows(&windows, &truth);
+    let total: u64 = windows.values().map(|w| w["count"].as_u64().unwrap()).sum();
+    eprintln!(
+        "crash test: {n} samples ({} messages incl. {} duplicates) over 3 partitions; 5 × kill -9 after (ms, windows emitted so far) {consumed_before_kill:?}; \
+         {} windows, {total} samples counted, {republished} windows republished identically after replays; last run counters {counters}",
+        sent["messages"],
+        n / 10,
+        truth.len()
+    );
+    assert_eq!(total, n as u64, "nothing lost, nothing counted twice");
+}
