@@ -87,6 +87,9 @@ pub struct FeaturesArgs {
     /// Copy rejected messages to this topic.
     #[arg(long)]
     pub dead_letter_topic: Option<String>,
+    /// The checkpoint log topic (created when missing).
+    #[arg(long, default_value = "scalepilot.checkpoints")]
+    pub checkpoint_topic: String,
     /// Append every window as it closes to this file (JSON lines), durably,
     /// before the committed offset moves past it.
     #[arg(long)]

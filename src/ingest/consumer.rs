@@ -14,6 +14,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use serde::Serialize;
 
+use super::checkpoints::{self, CheckpointReader, CheckpointWriter};
 use super::limiter::LogLimiter;
 use crate::features::{
     decode, identity, Checkpoint, Counters, EngineConfig, Folded, Partition, Plan, Rejection,
@@ -34,6 +35,8 @@ pub struct IngestConfig {
     pub from_beginning: bool,
     /// Extra librdkafka properties (security settings and the like).
     pub properties: Vec<(String, String)>,
+    /// The checkpoint log (created when missing).
+    pub checkpoint_topic: String,
 }
 
 impl IngestConfig {
@@ -48,6 +51,7 @@ impl IngestConfig {
             engine: EngineConfig::default(),
             from_beginning: true,
             properties: Vec::new(),
+            checkpoint_topic: "scalepilot.checkpoints".to_string(),
         }
     }
 }
@@ -59,24 +63,6 @@ pub enum ProgressError {
     Publish(#[source] std::io::Error),
     #[error("kafka: {0}")]
     Kafka(#[source] rdkafka::error::KafkaError),
-}
-
-/// The checkpoint committed for a partition, if it carries our metadata.
-fn committed_checkpoint(
-    consumer: &BaseConsumer<IngestContext>,
-    topic: &str,
-    partition: i32,
-) -> Option<Checkpoint> {
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(topic, partition);
-    let committed = consumer
-        .committed_offsets(tpl, Duration::from_secs(10))
-        .ok()?;
-    let e = committed.find_partition(topic, partition)?;
-    match e.offset() {
-        Offset::Offset(o) => Checkpoint::from_metadata(o, e.metadata()),
-        _ => None,
-    }
 }
 
 /// Totals over every partition this consumer held.
@@ -110,6 +96,8 @@ struct PartitionState {
     engine: Partition,
     /// The offset after the last message folded in.
     next_offset: Option<i64>,
+    /// After a seek to a checkpoint: messages before it (already fetched) are dropped.
+    resume_at: Option<i64>,
 }
 
 struct Shared {
@@ -120,7 +108,7 @@ struct Shared {
     retired: IngestCounters,
 }
 
-/// Commits the resume offsets of revoked partitions before they move.
+/// Drops the state of revoked partitions.
 pub struct IngestContext {
     shared: Arc<Mutex<Shared>>,
 }
@@ -140,35 +128,25 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 impl ClientContext for IngestContext {}
 
 impl ConsumerContext for IngestContext {
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    /// On revoke the partition's state is dropped and nothing new is
+    /// committed: the last saved checkpoint (every 500 ms, written only after
+    /// the windows it closes were published) stands, and the next owner
+    /// resumes from it. Saving one now would claim windows that closed since
+    /// but were never published.
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(revoked) = rebalance else {
             return;
         };
         let mut shared = lock(&self.shared);
-        let mut commit = TopicPartitionList::new();
         for e in revoked.elements() {
-            let key = (e.topic().to_string(), e.partition());
-            if let Some(mut st) = shared.partitions.remove(&key) {
-                if let Some(next) = st.next_offset {
-                    add_checkpoint(
-                        &mut commit,
-                        e.topic(),
-                        e.partition(),
-                        &st.engine.checkpoint(next),
-                    );
-                }
+            if let Some(st) = shared
+                .partitions
+                .remove(&(e.topic().to_string(), e.partition()))
+            {
                 shared.retired.absorb(&st.engine.counters);
             }
         }
-        if commit.count() > 0 {
-            if let Err(err) = consumer.commit(&commit, CommitMode::Sync) {
-                tracing::warn!(error = %err, "commit on revoke failed; the next owner replays a little more");
-            }
-        }
-        tracing::info!(
-            partitions = revoked.count(),
-            "partitions revoked, state committed"
-        );
+        tracing::info!(partitions = revoked.count(), "partitions revoked");
     }
 }
 
@@ -176,6 +154,8 @@ impl ConsumerContext for IngestContext {
 pub struct Ingest {
     consumer: BaseConsumer<IngestContext>,
     shared: Arc<Mutex<Shared>>,
+    writer: CheckpointWriter,
+    reader: CheckpointReader,
     dead_letter: Option<(BaseProducer, String)>,
     max_message_bytes: usize,
     messages: u64,
@@ -206,6 +186,12 @@ impl Ingest {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
+            // The rebalance timeout: a group waits this long for members to
+            // rejoin, so a crashed member must not hold it for the default 5 min.
+            .set(
+                "max.poll.interval.ms",
+                (cfg.session_timeout_ms + 4000).to_string(),
+            )
             .set(
                 "auto.offset.reset",
                 if cfg.from_beginning {
@@ -221,6 +207,12 @@ impl Ingest {
         for (k, v) in &cfg.properties {
             client.set(k, v);
         }
+        let (writer, reader) = checkpoints::open(
+            &cfg.brokers,
+            &cfg.checkpoint_topic,
+            &cfg.group,
+            &cfg.properties,
+        )?;
         let consumer: BaseConsumer<IngestContext> = client.create_with_context(IngestContext {
             shared: Arc::clone(&shared),
         })?;
@@ -245,6 +237,8 @@ impl Ingest {
         Ok(Ingest {
             consumer,
             shared,
+            writer,
+            reader,
             dead_letter,
             max_message_bytes: cfg.max_message_bytes,
             messages: 0,
@@ -275,6 +269,47 @@ impl Ingest {
             .and_then(|k| std::str::from_utf8(k).ok())
             .unwrap_or_default();
         let now = now_ms();
+        let known = lock(&self.shared)
+            .partitions
+            .contains_key(&(topic.clone(), partition));
+        if !known {
+            // A partition new to us: resume from its latest checkpoint.
+            if let Err(e) = self.reader.refresh(Duration::from_secs(10)) {
+                tracing::warn!(error = %e, "cannot read the checkpoint log; starting without it");
+            }
+            let cp = self.reader.latest(&topic, partition);
+            let mut shared = lock(&self.shared);
+            let Shared {
+                plan,
+                engine,
+                partitions,
+                ..
+            } = &mut *shared;
+            let mut state = PartitionState {
+                engine: Partition::new(engine.clone(), Arc::clone(plan)),
+                next_offset: None,
+                resume_at: None,
+            };
+            if let Some(cp) = cp {
+                state.engine.restore(&cp);
+                if cp.offset != offset {
+                    state.resume_at = Some(cp.offset);
+                    partitions.insert((topic.clone(), partition), state);
+                    drop(shared);
+                    if let Err(e) = self.consumer.seek(
+                        &topic,
+                        partition,
+                        Offset::Offset(cp.offset),
+                        Duration::from_secs(10),
+                    ) {
+                        tracing::warn!(error = %e, %topic, partition, "seek to the checkpoint failed");
+                    }
+                    tracing::info!(%topic, partition, from = offset, to = cp.offset, "resuming at the checkpoint");
+                    return true;
+                }
+            }
+            partitions.insert((topic.clone(), partition), state);
+        }
         let mut rejected: Option<Rejection> = None;
         {
             let mut shared = lock(&self.shared);
@@ -286,19 +321,16 @@ impl Ingest {
             } = &mut *shared;
             let st = partitions
                 .entry((topic.clone(), partition))
-                .or_insert_with(|| {
-                    let mut engine = Partition::new(engine.clone(), Arc::clone(plan));
-                    // Resuming at our own commit: restore its checkpoint.
-                    if let Some(cp) = committed_checkpoint(&self.consumer, &topic, partition) {
-                        if cp.offset == offset {
-                            engine.restore(&cp);
-                        }
-                    }
-                    PartitionState {
-                        engine,
-                        next_offset: None,
-                    }
+                .or_insert_with(|| PartitionState {
+                    engine: Partition::new(engine.clone(), Arc::clone(plan)),
+                    next_offset: None,
+                    resume_at: None,
                 });
+            match st.resume_at {
+                Some(at) if at != offset => return true, // fetched before the seek
+                Some(_) => st.resume_at = None,
+                None => {}
+            }
             match decode(payload, self.max_message_bytes) {
                 Err(r) => {
                     st.engine.reject(r);
@@ -412,16 +444,20 @@ impl Ingest {
     ) -> Result<(), ProgressError> {
         let mut tpl = TopicPartitionList::new();
         let mut closed = Vec::new();
+        let mut saved = Vec::new();
         {
             let mut shared = lock(&self.shared);
             for ((topic, partition), st) in shared.partitions.iter_mut() {
                 if let Some(next) = st.next_offset {
-                    add_checkpoint(&mut tpl, topic, *partition, &st.engine.checkpoint(next));
+                    let cp = st.engine.checkpoint(next);
+                    add_checkpoint(&mut tpl, topic, *partition, &cp);
+                    saved.push((topic.clone(), *partition, cp));
                 }
                 closed.extend(st.engine.take_closed());
             }
         }
         publish(&closed).map_err(ProgressError::Publish)?;
+        self.writer.write(&saved).map_err(ProgressError::Kafka)?;
         if tpl.count() > 0 {
             self.consumer
                 .commit(&tpl, mode)

@@ -30,7 +30,12 @@ def main():
         per_partition[msg.partition()] = per_partition.get(msg.partition(), 0) + 1
 
     def send(key, value):
-        producer.produce(topic, key=key, value=value, on_delivery=delivered)
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value, on_delivery=delivered)
+                break
+            except BufferError:  # local queue full: let deliveries drain
+                producer.poll(0.5)
         sent["messages"] += 1
         if sent["messages"] % 1000 == 0:
             producer.poll(0)
