@@ -21,7 +21,7 @@ use foldhash::fast::FixedState;
 use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::sample::{check, Rejection, Sample};
-use super::window::{Aggregate, WindowFeatures, WindowSpec};
+use super::window::{sort_windows, Aggregate, WindowFeatures, WindowSpec};
 
 /// Limits and clocks of the engine.
 #[derive(Clone, Debug)]
@@ -432,14 +432,7 @@ impl Partition {
                 ));
             }
         }
-        out.sort_by(|a, b| {
-            (&a.target, &a.metric, a.window_end, a.window_start).cmp(&(
-                &b.target,
-                &b.metric,
-                b.window_end,
-                b.window_start,
-            ))
-        });
+        sort_windows(&mut out);
         out
     }
 

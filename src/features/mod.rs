@@ -17,7 +17,7 @@ pub use engine::{
 pub use observe::{aggregate, observations};
 pub use plan::{plan_for, stream_metric, target_key, DEFAULT_WINDOW_MS};
 pub use sample::{check, decode, Rejection, Sample};
-pub use window::{Aggregate, Quantiles, WindowFeatures, WindowSpec};
+pub use window::{sort_windows, Aggregate, Quantiles, WindowFeatures, WindowSpec};
 
 #[cfg(test)]
 mod tests;

@@ -120,6 +120,18 @@ pub struct WindowFeatures {
     pub closed: bool,
 }
 
+/// Sorts windows by target, metric, end and start.
+pub fn sort_windows(windows: &mut [WindowFeatures]) {
+    windows.sort_by(|a, b| {
+        (&a.target, &a.metric, a.window_end, a.window_start).cmp(&(
+            &b.target,
+            &b.metric,
+            b.window_end,
+            b.window_start,
+        ))
+    });
+}
+
 impl WindowFeatures {
     pub fn of(
         target: &str,

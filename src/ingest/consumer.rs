@@ -17,8 +17,8 @@ use serde::Serialize;
 use super::checkpoints::{self, CheckpointReader, CheckpointWriter};
 use super::limiter::LogLimiter;
 use crate::features::{
-    decode, identity, Checkpoint, Counters, EngineConfig, Folded, Partition, Plan, Rejection,
-    WindowFeatures,
+    decode, identity, sort_windows, Checkpoint, Counters, EngineConfig, Folded, Partition, Plan,
+    Rejection, WindowFeatures,
 };
 
 /// How to reach and read the metric topics.
@@ -98,6 +98,16 @@ struct PartitionState {
     next_offset: Option<i64>,
     /// After a seek to a checkpoint: messages before it (already fetched) are dropped.
     resume_at: Option<i64>,
+}
+
+impl PartitionState {
+    fn new(cfg: &EngineConfig, plan: &Arc<Plan>) -> Self {
+        PartitionState {
+            engine: Partition::new(cfg.clone(), Arc::clone(plan)),
+            next_offset: None,
+            resume_at: None,
+        }
+    }
 }
 
 struct Shared {
@@ -285,11 +295,7 @@ impl Ingest {
                 partitions,
                 ..
             } = &mut *shared;
-            let mut state = PartitionState {
-                engine: Partition::new(engine.clone(), Arc::clone(plan)),
-                next_offset: None,
-                resume_at: None,
-            };
+            let mut state = PartitionState::new(engine, plan);
             if let Some(cp) = cp {
                 state.engine.restore(&cp);
                 if cp.offset != offset {
@@ -313,19 +319,10 @@ impl Ingest {
         let mut rejected: Option<Rejection> = None;
         {
             let mut shared = lock(&self.shared);
-            let Shared {
-                plan,
-                engine,
-                partitions,
-                ..
-            } = &mut *shared;
-            let st = partitions
-                .entry((topic.clone(), partition))
-                .or_insert_with(|| PartitionState {
-                    engine: Partition::new(engine.clone(), Arc::clone(plan)),
-                    next_offset: None,
-                    resume_at: None,
-                });
+            // Created above; only a revoke (served inside `poll`) removes it.
+            let Some(st) = shared.partitions.get_mut(&(topic.clone(), partition)) else {
+                return true;
+            };
             match st.resume_at {
                 Some(at) if at != offset => return true, // fetched before the seek
                 Some(_) => st.resume_at = None,
@@ -504,14 +501,7 @@ impl Ingest {
             .values_mut()
             .flat_map(|st| st.engine.windows())
             .collect();
-        all.sort_by(|a, b| {
-            (&a.target, &a.metric, a.window_end, a.window_start).cmp(&(
-                &b.target,
-                &b.metric,
-                b.window_end,
-                b.window_start,
-            ))
-        });
+        sort_windows(&mut all);
         all
     }
 
