@@ -335,3 +335,130 @@ fn kill_nine_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     );
     assert_eq!(total, n as u64, "nothing lost, nothing counted twice");
 }
+
+#[test]
+#[ignore = "needs the broker that .ci/run starts (scripts/kafka.sh)"]
+fn two_consumers_split_partitions_and_one_takes_over_when_the_other_dies() {
+    let topic = unique("sp-group");
+    create_topic(&topic, 4);
+    let (n, targets, step) = (200_000, 16, 5);
+    produce(
+        &topic,
+        &[
+            "samples",
+            &n.to_string(),
+            &targets.to_string(),
+            &step.to_string(),
+        ],
+    );
+    let group = unique("pair");
+    let dir = std::env::temp_dir().join(unique("pair"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sink = dir.join("closed.jsonl");
+    let sink_arg = sink.display().to_string();
+    let spawn = |out: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_scalepilot"));
+        c.args([
+            "features",
+            "--brokers",
+            &brokers(),
+            "--topic",
+            &topic,
+            "--group",
+            &group,
+        ])
+        .args([
+            "--session-timeout",
+            "6s",
+            "--retain",
+            "100000",
+            "--every",
+            "1s",
+            "--emit-closed",
+            &sink_arg,
+        ])
+        .stdout(std::fs::File::create(dir.join(out)).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+    };
+    let mut a = spawn("a.out");
+    let mut b = spawn("b.out");
+    // Wait until both hold partitions (their periodic counters say which).
+    let held = |file: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| l.contains("\"counters\""))
+            .unwrap_or("{}");
+        let v: Value = serde_json::from_str(last).unwrap_or(Value::Null);
+        v["counters"]["partitions"]
+            .as_array()
+            .map(|p| p.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (held("a.out").is_empty() || held("b.out").is_empty()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (pa, pb) = (held("a.out"), held("b.out"));
+    assert!(
+        !pa.is_empty() && !pb.is_empty(),
+        "both consumers hold partitions: {pa:?} {pb:?}"
+    );
+    assert!(
+        pa.iter().all(|p| !pb.contains(p)),
+        "no partition is held twice: {pa:?} {pb:?}"
+    );
+    // A dies; B must take over A's partitions and finish everything.
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let truth = ground_truth(n, targets, step);
+    let expected: u64 = n as u64;
+    let mut done = false;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(1));
+        if held("b.out").len() < 4 {
+            continue;
+        }
+        // B's latest snapshot plus every published window.
+        let text = std::fs::read_to_string(dir.join("b.out")).unwrap_or_default();
+        let snapshot: String = text
+            .lines()
+            .rev()
+            .skip_while(|l| !l.contains("\"counters\""))
+            .skip(1)
+            .take_while(|l| !l.contains("\"counters\""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (mut windows, _) = parse(&snapshot);
+        for line in std::fs::read_to_string(&sink).unwrap_or_default().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            windows.insert(
+                (
+                    v["target"].as_str().unwrap().to_string(),
+                    v["windowStart"].as_i64().unwrap(),
+                ),
+                v,
+            );
+        }
+        let total: u64 = windows
+            .values()
+            .map(|w| w["count"].as_u64().unwrap_or(0))
+            .sum();
+        if total == expected && windows.len() == truth.len() {
+            assert_windows(&windows, &truth);
+            done = true;
+            break;
+        }
+    }
+    b.kill().unwrap();
+    b.wait().unwrap();
+    assert!(
+        done,
+        "B took over all 4 partitions and every window equals the ground truth (B held {:?})",
+        held("b.out")
+    );
+}

@@ -78,6 +78,8 @@ pub struct IngestCounters {
     pub rejected: BTreeMap<String, u64>,
     pub dead_lettered: u64,
     pub dedupe_ids_held: usize,
+    /// Partitions held now, as `topic/partition`.
+    pub partitions: Vec<String>,
 }
 
 impl IngestCounters {
@@ -509,10 +511,12 @@ impl Ingest {
     pub fn counters(&self) -> IngestCounters {
         let shared = lock(&self.shared);
         let mut c = shared.retired.clone();
-        for st in shared.partitions.values() {
+        for ((topic, partition), st) in &shared.partitions {
             c.absorb(&st.engine.counters);
             c.dedupe_ids_held += st.engine.dedupe_ids();
+            c.partitions.push(format!("{topic}/{partition}"));
         }
+        c.partitions.sort();
         c.messages = self.messages;
         c.dead_lettered = self.dead_lettered;
         c
