@@ -66,7 +66,7 @@ pub enum ProgressError {
 }
 
 /// Totals over every partition this consumer held.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestCounters {
     pub messages: u64,
@@ -80,6 +80,8 @@ pub struct IngestCounters {
     pub dedupe_ids_held: usize,
     /// Partitions held now, as `topic/partition`.
     pub partitions: Vec<String>,
+    /// Seconds from the first message to the last one.
+    pub consuming_seconds: f64,
 }
 
 impl IngestCounters {
@@ -173,6 +175,7 @@ pub struct Ingest {
     messages: u64,
     dead_lettered: u64,
     log: LogLimiter,
+    first_last: Option<(Instant, Instant)>,
 }
 
 fn now_ms() -> i64 {
@@ -256,6 +259,7 @@ impl Ingest {
             messages: 0,
             dead_lettered: 0,
             log: LogLimiter::new(Duration::from_secs(1)),
+            first_last: None,
         })
     }
 
@@ -274,6 +278,8 @@ impl Ingest {
             }
         };
         self.messages += 1;
+        let now_i = Instant::now();
+        self.first_last = Some((self.first_last.map_or(now_i, |(f, _)| f), now_i));
         let (topic, partition, offset) = (msg.topic().to_string(), msg.partition(), msg.offset());
         let payload = msg.payload().unwrap_or_default();
         let key = msg
@@ -456,7 +462,10 @@ impl Ingest {
             }
         }
         publish(&closed).map_err(ProgressError::Publish)?;
-        self.writer.write(&saved).map_err(ProgressError::Kafka)?;
+        let wait = matches!(mode, CommitMode::Sync);
+        self.writer
+            .write(&saved, wait)
+            .map_err(ProgressError::Kafka)?;
         if tpl.count() > 0 {
             self.consumer
                 .commit(&tpl, mode)
@@ -519,6 +528,9 @@ impl Ingest {
         c.partitions.sort();
         c.messages = self.messages;
         c.dead_lettered = self.dead_lettered;
+        c.consuming_seconds = self
+            .first_last
+            .map_or(0.0, |(f, l)| l.duration_since(f).as_secs_f64());
         c
     }
 

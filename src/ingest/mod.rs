@@ -10,7 +10,8 @@
 //! partition's *checkpoint* to the checkpoint log (see `checkpoints`): the
 //! resume offset (the first offset any still-open window or live dedupe pane
 //! depends on), the watermark just before it, and the windows closed through
-//! then; then it commits the resume offset. After a crash, a restart or a
+//! then; then it commits the resume offset (a hint for lag monitoring; the
+//! checkpoint log is the source of truth). After a crash, a restart or a
 //! rebalance the new owner seeks to the latest checkpoint and replays: open
 //! windows, dedupe panes and the watermark are rebuilt deterministically from
 //! the partition's ordered log, and samples of windows already published are
