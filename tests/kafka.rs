@@ -63,6 +63,19 @@ fn produce(topic: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `n` samples over `targets` targets, `step_ms` apart (see tests/support/produce.py).
+fn produce_samples(topic: &str, n: i64, targets: i64, step_ms: i64) -> Value {
+    produce(
+        topic,
+        &[
+            "samples",
+            &n.to_string(),
+            &targets.to_string(),
+            &step_ms.to_string(),
+        ],
+    )
+}
+
 fn features_cmd(topic: &str, group: &str, extra: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_scalepilot"));
     c.args([
@@ -163,15 +176,7 @@ fn windows_equal_independent_counts_across_three_partitions() {
     let topic = unique("sp-windows");
     create_topic(&topic, 3);
     let (n, targets, step) = (6_000, 12, 50);
-    let sent = produce(
-        &topic,
-        &[
-            "samples",
-            &n.to_string(),
-            &targets.to_string(),
-            &step.to_string(),
-        ],
-    );
+    let sent = produce_samples(&topic, n, targets, step);
     let used = sent["perPartition"].as_object().unwrap().len();
     assert!(used >= 3, "keys spread over {used} partitions: {sent}");
     let (windows, counters) = run_features(&topic, &unique("g"), &[]);
@@ -222,15 +227,7 @@ fn kill_nine_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     let topic = unique("sp-crash");
     create_topic(&topic, 3);
     let (n, targets, step) = (800_000, 10, 2);
-    let sent = produce(
-        &topic,
-        &[
-            "samples",
-            &n.to_string(),
-            &targets.to_string(),
-            &step.to_string(),
-        ],
-    );
+    let sent = produce_samples(&topic, n, targets, step);
     eprintln!("produced {sent}");
     let group = unique("crash");
     let dir = std::env::temp_dir().join(unique("crash"));
@@ -342,15 +339,7 @@ fn two_consumers_split_partitions_and_one_takes_over_when_the_other_dies() {
     let topic = unique("sp-group");
     create_topic(&topic, 4);
     let (n, targets, step) = (200_000, 16, 5);
-    produce(
-        &topic,
-        &[
-            "samples",
-            &n.to_string(),
-            &targets.to_string(),
-            &step.to_string(),
-        ],
-    );
+    produce_samples(&topic, n, targets, step);
     let group = unique("pair");
     let dir = std::env::temp_dir().join(unique("pair"));
     std::fs::create_dir_all(&dir).unwrap();
