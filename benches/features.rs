@@ -56,6 +56,7 @@ fn bench(c: &mut Criterion) {
     let tumbling = Arc::new(Plan::everything(SeriesPlan {
         windows: vec![WindowSpec::tumbling(60_000)],
         distinct_label: None,
+        per_pod: false,
     }));
     let sliding = Arc::new(Plan::everything(SeriesPlan {
         windows: vec![WindowSpec {
@@ -63,6 +64,7 @@ fn bench(c: &mut Criterion) {
             slide_ms: 5_000,
         }],
         distinct_label: None,
+        per_pod: false,
     }));
     let single = payloads(1);
     let batched = payloads(100);

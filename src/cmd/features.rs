@@ -29,6 +29,7 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
         None => Plan::everything(SeriesPlan {
             windows: vec![WindowSpec::tumbling(DEFAULT_WINDOW_MS)],
             distinct_label: args.distinct_label.clone(),
+            per_pod: false,
         }),
     };
     let cfg = IngestConfig {

@@ -54,6 +54,8 @@ impl Default for EngineConfig {
 pub struct SeriesPlan {
     pub windows: Vec<WindowSpec>,
     pub distinct_label: Option<String>,
+    /// One series per pod (samples carrying `pod`), for Pods and Resource metrics.
+    pub per_pod: bool,
 }
 
 /// Which series to keep and how: from the policies, or one default for all.
@@ -198,6 +200,8 @@ impl Checkpoint {
 }
 
 struct Series {
+    metric: String,
+    pod: Option<String>,
     plan: Arc<SeriesPlan>,
     /// Open windows by (end, spec index) so the oldest close first.
     open: BTreeMap<(i64, usize), OpenWindow>,
@@ -318,7 +322,12 @@ impl Partition {
             }
         }
         let target: &str = &s.target;
-        let metric: &str = &s.metric;
+        let pod = s.pod.as_deref().filter(|_| plan.per_pod);
+        let key: std::borrow::Cow<'_, str> = match pod {
+            Some(p) => format!("{}\u{1f}{p}", s.metric).into(),
+            None => std::borrow::Cow::Borrowed(&s.metric),
+        };
+        let metric: &str = &key;
         let exists = self
             .series
             .get(target)
@@ -331,6 +340,8 @@ impl Partition {
             self.series.entry(target.to_string()).or_default().insert(
                 metric.to_string(),
                 Series {
+                    metric: s.metric.to_string(),
+                    pod: pod.map(str::to_string),
                     plan: Arc::clone(plan),
                     open: BTreeMap::new(),
                     closed: VecDeque::new(),
@@ -396,7 +407,6 @@ impl Partition {
                 &self.cfg,
                 self.watermark,
                 target,
-                metric,
                 &mut self.newly_closed,
             );
         }
@@ -407,24 +417,24 @@ impl Partition {
     /// what the watermark allows first; sorted by target, metric, end.
     pub fn windows(&mut self) -> Vec<WindowFeatures> {
         let mut out = Vec::new();
-        for (target, metric, series) in self
+        for (target, series) in self
             .series
             .iter_mut()
-            .flat_map(|(t, ms)| ms.iter_mut().map(move |(m, s)| (t, m, s)))
+            .flat_map(|(t, ms)| ms.values_mut().map(move |s| (t, s)))
         {
             self.ids -= close(
                 series,
                 &self.cfg,
                 self.watermark,
                 target,
-                metric,
                 &mut self.newly_closed,
             );
             out.extend(series.closed.iter().cloned());
             for (&(_, i), w) in &series.open {
                 out.push(WindowFeatures::of(
                     target,
-                    metric,
+                    &series.metric,
+                    series.pod.as_deref(),
                     series.plan.windows[i],
                     w.start,
                     &w.agg,
@@ -463,13 +473,12 @@ impl Partition {
     pub fn checkpoint(&mut self, next_offset: i64) -> Checkpoint {
         let mut first: Option<Mark> = None;
         for (target, metrics) in &mut self.series {
-            for (metric, series) in metrics {
+            for series in metrics.values_mut() {
                 self.ids -= close(
                     series,
                     &self.cfg,
                     self.watermark,
                     target,
-                    metric,
                     &mut self.newly_closed,
                 );
                 if let Some(m) = series.first_mark() {
@@ -506,7 +515,6 @@ fn close(
     cfg: &EngineConfig,
     watermark: Option<i64>,
     target: &str,
-    metric: &str,
     newly_closed: &mut Vec<WindowFeatures>,
 ) -> usize {
     let Some(w) = watermark else { return 0 };
@@ -519,7 +527,8 @@ fn close(
         let w = entry.remove();
         let features = WindowFeatures::of(
             target,
-            metric,
+            &series.metric,
+            series.pod.as_deref(),
             series.plan.windows[i],
             w.start,
             &w.agg,

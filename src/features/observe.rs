@@ -2,9 +2,11 @@
 //! observed as the chosen aggregate of its latest closed window (complete,
 //! so every replica and every replay reads the same number).
 
-use super::plan::stream_metric;
+use std::collections::BTreeMap;
+
+use super::plan::{is_per_pod, stream_metric};
 use super::window::WindowFeatures;
-use crate::decide::Observation;
+use crate::decide::{Observation, PodSample, Time};
 use crate::policy::{MetricSourceType, PolicySpec, StreamAggregate};
 
 /// The aggregate of one window.
@@ -24,9 +26,58 @@ pub fn aggregate(w: &WindowFeatures, a: StreamAggregate) -> Option<f64> {
     }
 }
 
+/// Each pod's latest closed window of a per-pod metric, as per-pod samples.
+fn per_pod(
+    source_type: MetricSourceType,
+    name: &str,
+    a: StreamAggregate,
+    window: &str,
+    size_ms: i64,
+    windows: &[WindowFeatures],
+) -> Observation {
+    let mut latest: BTreeMap<&str, &WindowFeatures> = BTreeMap::new();
+    for w in windows
+        .iter()
+        .filter(|w| w.closed && w.metric == name && w.window_end - w.window_start == size_ms)
+    {
+        let Some(pod) = w.pod.as_deref() else {
+            continue;
+        };
+        if latest.get(pod).is_none_or(|l| l.window_end < w.window_end) {
+            latest.insert(pod, w);
+        }
+    }
+    let pods: BTreeMap<String, PodSample> = latest
+        .into_iter()
+        .filter_map(|(pod, w)| {
+            let v = aggregate(w, a)?;
+            let sample = PodSample {
+                value: Some((v * 1000.0).round() as i64),
+                containers: BTreeMap::new(),
+                timestamp: Time::from_timestamp_millis(w.window_end).unwrap_or_default(),
+                window: chrono::Duration::milliseconds(size_ms),
+            };
+            Some((pod.to_string(), sample))
+        })
+        .collect();
+    let error = pods
+        .is_empty()
+        .then(|| format!("no closed {window} window of per-pod stream metric {name} yet"));
+    Observation {
+        source_type,
+        name: name.to_string(),
+        pods,
+        value: None,
+        values: Vec::new(),
+        error,
+    }
+}
+
 /// Observations for the stream metrics of `spec`, from the windows of its
 /// target. A metric without a closed window yet is observed as an error, so
-/// the decision chain treats it as the HPA treats a missing metric.
+/// the decision chain treats it as the HPA treats a missing metric. Per-pod
+/// metrics (Pods, Resource) get each pod's latest closed window; a pod
+/// without one is a pod without a sample.
 pub fn observations(spec: &PolicySpec, windows: &[WindowFeatures]) -> Vec<Observation> {
     let mut out = Vec::new();
     for m in &spec.metrics {
@@ -36,6 +87,17 @@ pub fn observations(spec: &PolicySpec, windows: &[WindowFeatures]) -> Vec<Observ
         let Ok((size_ms, _)) = st.window_ms() else {
             continue;
         };
+        if is_per_pod(m) {
+            out.push(per_pod(
+                m.source_type.clone(),
+                name,
+                st.aggregate,
+                &st.window,
+                size_ms,
+                windows,
+            ));
+            continue;
+        }
         let latest = windows
             .iter()
             .filter(|w| w.closed && w.metric == name && w.window_end - w.window_start == size_ms)

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::engine::{Plan, SeriesPlan};
 use super::window::WindowSpec;
-use crate::policy::{MetricSpec, ScalingPolicy, StreamAggregate};
+use crate::policy::{MetricSourceType, MetricSpec, ScalingPolicy, StreamAggregate};
 
 /// The window every metric gets when nothing else is said.
 pub const DEFAULT_WINDOW_MS: i64 = 60_000;
@@ -17,13 +17,24 @@ pub fn target_key(p: &ScalingPolicy) -> Option<String> {
     p.spec.target.as_ref().map(|t| format!("{ns}/{}", t.name))
 }
 
-/// The metric name a metric spec reads from the stream.
+/// The metric name a metric spec reads from the stream (the resource name
+/// for Resource and ContainerResource metrics).
 pub fn stream_metric(m: &MetricSpec) -> Option<&str> {
     m.external
         .as_ref()
         .map(|e| e.metric.name.as_str())
         .or_else(|| m.object.as_ref().map(|o| o.metric.name.as_str()))
         .or_else(|| m.pods.as_ref().map(|p| p.metric.name.as_str()))
+        .or_else(|| m.resource.as_ref().map(|r| r.name.as_str()))
+        .or_else(|| m.container_resource.as_ref().map(|r| r.name.as_str()))
+}
+
+/// Per-pod metrics: their samples carry `pod` and are windowed per pod.
+pub fn is_per_pod(m: &MetricSpec) -> bool {
+    matches!(
+        m.source_type,
+        MetricSourceType::Pods | MetricSourceType::Resource | MetricSourceType::ContainerResource
+    )
 }
 
 /// The engine's plan for a set of (valid) policies.
@@ -31,6 +42,7 @@ pub fn plan_for(policies: &[ScalingPolicy]) -> Plan {
     let default = || SeriesPlan {
         windows: vec![WindowSpec::tumbling(DEFAULT_WINDOW_MS)],
         distinct_label: None,
+        per_pod: false,
     };
     let mut plan = Plan::targets(default());
     for p in policies {
@@ -49,7 +61,9 @@ pub fn plan_for(policies: &[ScalingPolicy]) -> Plan {
             let series = by_metric.entry(name).or_insert_with(|| SeriesPlan {
                 windows: Vec::new(),
                 distinct_label: None,
+                per_pod: false,
             });
+            series.per_pod |= is_per_pod(m);
             let spec = WindowSpec { size_ms, slide_ms };
             if !series.windows.contains(&spec) {
                 series.windows.push(spec);

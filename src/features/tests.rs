@@ -18,6 +18,7 @@ fn minute_plan() -> Arc<Plan> {
     Arc::new(Plan::everything(SeriesPlan {
         windows: vec![WindowSpec::tumbling(60_000)],
         distinct_label: Some("user".into()),
+        per_pod: false,
     }))
 }
 
@@ -144,6 +145,7 @@ fn sliding_windows_hold_each_sample_in_size_over_slide_windows() {
             slide_ms: 5_000,
         }],
         distinct_label: None,
+        per_pod: false,
     }));
     let mut p = Partition::new(EngineConfig::default(), plan);
     fold_all(&mut p, &[msg(Some("a"), T0 + 61_000, "a/b", "m", 2.0)]);
@@ -185,6 +187,7 @@ fn only_planned_targets_are_kept_and_closed_windows_are_bounded() {
     let mut plan = Plan::targets(SeriesPlan {
         windows: vec![WindowSpec::tumbling(1_000)],
         distinct_label: None,
+        per_pod: false,
     });
     plan.add(
         "shop/web",
@@ -192,6 +195,7 @@ fn only_planned_targets_are_kept_and_closed_windows_are_bounded() {
         SeriesPlan {
             windows: vec![WindowSpec::tumbling(1_000)],
             distinct_label: None,
+            per_pod: false,
         },
     );
     let mut p = Partition::new(EngineConfig::default(), Arc::new(plan));
@@ -404,4 +408,52 @@ fn fold_all_from(p: &mut Partition, messages: &[String], from: usize) {
             p.fold(s, id, offset as i64, T0 + 3_600_000);
         }
     }
+}
+
+#[test]
+fn per_pod_metrics_are_windowed_per_pod_and_observed_as_pod_samples() {
+    let yaml = r#"
+apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {name: api, namespace: shop}
+spec:
+  target: {apiVersion: apps/v1, kind: Deployment, name: api}
+  maxReplicas: 10
+  metrics:
+  - type: Pods
+    pods: {metric: {name: inflight}, target: {type: AverageValue, averageValue: '5'}}
+    stream: {window: 10s, aggregate: mean}
+"#;
+    let policy: crate::policy::ScalingPolicy = serde_yaml::from_str(yaml).unwrap();
+    let mut p = Partition::new(
+        EngineConfig::default(),
+        Arc::new(plan_for(std::slice::from_ref(&policy))),
+    );
+    let sample = |i: i64, pod: &str, v: f64| {
+        format!(
+            r#"{{"id":"{pod}-{i}","ts":{},"target":"shop/api","metric":"inflight","value":{v},"pod":"{pod}"}}"#,
+            T0 + i * 1000
+        )
+    };
+    let messages: Vec<String> = (0..30)
+        .flat_map(|i| [sample(i, "api-a", 4.0), sample(i, "api-b", 8.0)])
+        .collect();
+    fold_all(&mut p, &messages);
+    let windows = p.windows();
+    assert!(
+        windows.iter().all(|w| w.pod.is_some()),
+        "every window belongs to one pod"
+    );
+    let obs = observations(&policy.spec, &windows);
+    assert_eq!(obs.len(), 1);
+    let pods = &obs[0].pods;
+    assert_eq!(pods.len(), 2);
+    assert_eq!(pods["api-a"].value, Some(4000));
+    assert_eq!(pods["api-b"].value, Some(8000));
+    assert_eq!(
+        pods["api-a"].timestamp.timestamp_millis(),
+        T0 + 10_000,
+        "the latest closed window ends at 10 s"
+    );
+    assert!(obs[0].error.is_none());
 }

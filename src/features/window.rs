@@ -105,6 +105,9 @@ pub struct Quantiles {
 pub struct WindowFeatures {
     pub target: String,
     pub metric: String,
+    /// The pod, for per-pod series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
     pub window_start: i64,
     pub window_end: i64,
     pub count: u64,
@@ -136,6 +139,7 @@ impl WindowFeatures {
     pub fn of(
         target: &str,
         metric: &str,
+        pod: Option<&str>,
         spec: WindowSpec,
         start: i64,
         agg: &Aggregate,
@@ -145,6 +149,7 @@ impl WindowFeatures {
         WindowFeatures {
             target: target.to_string(),
             metric: metric.to_string(),
+            pod: pod.map(str::to_string),
             window_start: start,
             window_end: start + spec.size_ms,
             count: agg.count,
@@ -194,7 +199,7 @@ mod tests {
         for i in 1..=1000 {
             a.add(f64::from(i), Some(&format!("user-{}", i % 100)));
         }
-        let f = WindowFeatures::of("t/d", "m", WindowSpec::tumbling(10_000), 0, &a, false);
+        let f = WindowFeatures::of("t/d", "m", None, WindowSpec::tumbling(10_000), 0, &a, false);
         assert_eq!(f.count, 1000);
         assert_eq!(f.sum, 500_500.0);
         assert_eq!(f.rate, 50_050.0);
