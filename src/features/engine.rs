@@ -211,6 +211,20 @@ struct Series {
 }
 
 impl Series {
+    /// The features of window `w` of spec `i` of this series.
+    fn features(&self, target: &str, i: usize, w: &OpenWindow, closed: bool) -> WindowFeatures {
+        let pod = self.pod.as_deref();
+        WindowFeatures::of(
+            target,
+            &self.metric,
+            pod,
+            self.plan.windows[i],
+            w.start,
+            &w.agg,
+            closed,
+        )
+    }
+
     /// The earliest mark any open window or live dedupe pane depends on.
     fn first_mark(&self) -> Option<Mark> {
         let windows = self.open.values().map(|w| w.first);
@@ -431,15 +445,7 @@ impl Partition {
             );
             out.extend(series.closed.iter().cloned());
             for (&(_, i), w) in &series.open {
-                out.push(WindowFeatures::of(
-                    target,
-                    &series.metric,
-                    series.pod.as_deref(),
-                    series.plan.windows[i],
-                    w.start,
-                    &w.agg,
-                    false,
-                ));
+                out.push(series.features(target, i, w, false));
             }
         }
         sort_windows(&mut out);
@@ -525,15 +531,7 @@ fn close(
             break;
         }
         let w = entry.remove();
-        let features = WindowFeatures::of(
-            target,
-            &series.metric,
-            series.pod.as_deref(),
-            series.plan.windows[i],
-            w.start,
-            &w.agg,
-            true,
-        );
+        let features = series.features(target, i, &w, true);
         newly_closed.push(features.clone());
         series.closed.push_back(features);
         if series.closed.len() > cfg.retain_closed * series.plan.windows.len() {
