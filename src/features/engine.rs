@@ -430,19 +430,13 @@ impl Partition {
     /// Every window still held (open, and the closed ones retained), closing
     /// what the watermark allows first; sorted by target, metric, end.
     pub fn windows(&mut self) -> Vec<WindowFeatures> {
+        self.close_all();
         let mut out = Vec::new();
         for (target, series) in self
             .series
-            .iter_mut()
-            .flat_map(|(t, ms)| ms.values_mut().map(move |s| (t, s)))
+            .iter()
+            .flat_map(|(t, ms)| ms.values().map(move |s| (t, s)))
         {
-            self.ids -= close(
-                series,
-                &self.cfg,
-                self.watermark,
-                target,
-                &mut self.newly_closed,
-            );
             out.extend(series.closed.iter().cloned());
             for (&(_, i), w) in &series.open {
                 out.push(series.features(target, i, w, false));
@@ -477,21 +471,13 @@ impl Partition {
     /// The checkpoint to commit after folding everything before `next_offset`
     /// (see [`Checkpoint`]); closes what the watermark allows first.
     pub fn checkpoint(&mut self, next_offset: i64) -> Checkpoint {
-        let mut first: Option<Mark> = None;
-        for (target, metrics) in &mut self.series {
-            for series in metrics.values_mut() {
-                self.ids -= close(
-                    series,
-                    &self.cfg,
-                    self.watermark,
-                    target,
-                    &mut self.newly_closed,
-                );
-                if let Some(m) = series.first_mark() {
-                    first = Some(first.map_or(m, |f| f.earlier(m)));
-                }
-            }
-        }
+        self.close_all();
+        let first = self
+            .series
+            .values()
+            .flat_map(HashMap::values)
+            .filter_map(Series::first_mark)
+            .reduce(Mark::earlier);
         let mark = first.unwrap_or(Mark {
             offset: next_offset,
             watermark_before: self.watermark,
@@ -503,6 +489,21 @@ impl Partition {
                 .watermark
                 .map(|w| w - self.cfg.allowed_lateness_ms)
                 .max(self.closed_through),
+        }
+    }
+
+    /// Closes, in every series, what the watermark allows.
+    fn close_all(&mut self) {
+        for (target, metrics) in &mut self.series {
+            for series in metrics.values_mut() {
+                self.ids -= close(
+                    series,
+                    &self.cfg,
+                    self.watermark,
+                    target,
+                    &mut self.newly_closed,
+                );
+            }
         }
     }
 
