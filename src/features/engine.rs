@@ -411,7 +411,8 @@ impl Partition {
                         first: mark,
                     });
                 w.first = w.first.earlier(mark);
-                w.agg.add(s.value, label.as_deref());
+                let weight = spec.ewma_weight(s.ts, start + spec.size_ms);
+                w.agg.add(s.value, weight, label.as_deref());
             }
         }
         if self.watermark.is_none_or(|w| s.ts > w) {

@@ -23,6 +23,7 @@ pub fn aggregate(w: &WindowFeatures, a: StreamAggregate) -> Option<f64> {
         StreamAggregate::P95 => w.quantiles.p95,
         StreamAggregate::P99 => w.quantiles.p99,
         StreamAggregate::Distinct => w.distinct.map(|d| d as f64),
+        StreamAggregate::Ewma => w.ewma,
     }
 }
 

@@ -2,7 +2,14 @@
 //! aligned to multiples of their size since the Unix epoch; count, sum, rate,
 //! mean, min, max, quantiles (DDSketch, relative error ≤ 1 %) and a distinct
 //! count of a label (HyperLogLog, `cardinality-estimator`: exact for small
-//! counts, about 1.6 % standard error beyond).
+//! counts, about 1.6 % standard error beyond), and an EWMA of the values.
+//!
+//! The EWMA is weighted by event time, not arrival: a sample at `ts` weighs
+//! `2^((ts - windowEnd) / halfLife)` with `halfLife` an eighth of the window,
+//! so it does not depend on the order samples arrive in and a replay after a
+//! restart rebuilds it exactly. The window bounds its memory: what falls out
+//! of it would weigh at most 2⁻⁸ (0.4 %). For an EWMA that remembers longer,
+//! use a longer (sliding) window.
 
 use std::hash::{Hash, Hasher};
 
@@ -18,6 +25,16 @@ pub struct WindowSpec {
 }
 
 impl WindowSpec {
+    /// The EWMA's half-life: an eighth of the window.
+    pub fn half_life_ms(&self) -> f64 {
+        self.size_ms as f64 / 8.0
+    }
+
+    /// The EWMA weight of a sample at `ts` in the window ending at `end`.
+    pub fn ewma_weight(&self, ts: i64, end: i64) -> f64 {
+        ((ts - end) as f64 / self.half_life_ms()).exp2()
+    }
+
     pub fn tumbling(size_ms: i64) -> Self {
         WindowSpec {
             size_ms,
@@ -41,6 +58,9 @@ pub struct Aggregate {
     pub sum: f64,
     pub min: f64,
     pub max: f64,
+    /// Σ weight·value and Σ weight of the EWMA.
+    ewma_num: f64,
+    ewma_den: f64,
     sketch: DDSketch,
     distinct: Option<CardinalityEstimator<u64>>,
 }
@@ -63,13 +83,18 @@ impl Aggregate {
             sum: 0.0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
+            ewma_num: 0.0,
+            ewma_den: 0.0,
             sketch: DDSketch::new(Config::defaults()),
             distinct: track_distinct.then(CardinalityEstimator::new),
         }
     }
 
-    pub fn add(&mut self, value: f64, label: Option<&str>) {
+    /// Adds a value with its EWMA weight (see [`WindowSpec::ewma_weight`]).
+    pub fn add(&mut self, value: f64, weight: f64, label: Option<&str>) {
         self.count += 1;
+        self.ewma_num += weight * value;
+        self.ewma_den += weight;
         self.sum += value;
         self.min = self.min.min(value);
         self.max = self.max.max(value);
@@ -83,6 +108,10 @@ impl Aggregate {
 
     pub fn quantile(&self, q: f64) -> Option<f64> {
         self.sketch.quantile(q).ok().flatten()
+    }
+
+    pub fn ewma(&self) -> Option<f64> {
+        (self.ewma_den > 0.0).then(|| self.ewma_num / self.ewma_den)
     }
 
     pub fn distinct(&self) -> Option<u64> {
@@ -119,6 +148,8 @@ pub struct WindowFeatures {
     pub max: Option<f64>,
     pub quantiles: Quantiles,
     pub distinct: Option<u64>,
+    /// Exponentially weighted mean by event time, half-life an eighth of the window.
+    pub ewma: Option<f64>,
     /// Past the watermark plus lateness: it can no longer change.
     pub closed: bool,
 }
@@ -165,6 +196,7 @@ impl WindowFeatures {
                 p99: agg.quantile(0.99),
             },
             distinct: agg.distinct(),
+            ewma: agg.ewma(),
             closed,
         }
     }
@@ -197,7 +229,7 @@ mod tests {
     fn aggregates_and_sketch_error_bounds() {
         let mut a = Aggregate::new(true);
         for i in 1..=1000 {
-            a.add(f64::from(i), Some(&format!("user-{}", i % 100)));
+            a.add(f64::from(i), 1.0, Some(&format!("user-{}", i % 100)));
         }
         let f = WindowFeatures::of("t/d", "m", None, WindowSpec::tumbling(10_000), 0, &a, false);
         assert_eq!(f.count, 1000);
@@ -210,5 +242,25 @@ mod tests {
             assert!((q - exact).abs() <= 0.011 * exact, "{q} vs {exact}");
         }
         assert_eq!(f.distinct, Some(100), "small cardinalities are exact");
+        assert_eq!(f.ewma, Some(500.5), "equal weights: the mean");
+    }
+
+    #[test]
+    fn ewma_weighs_by_event_time_not_arrival() {
+        let spec = WindowSpec::tumbling(80_000); // half-life 10 s
+        let samples = [(79_999, 10.0), (70_000, 0.0), (0, 1000.0)];
+        let ewma = |order: &[usize]| {
+            let mut a = Aggregate::new(false);
+            for &i in order {
+                let (ts, v) = samples[i];
+                a.add(v, spec.ewma_weight(ts, 80_000), None);
+            }
+            a.ewma().unwrap()
+        };
+        let forward = ewma(&[0, 1, 2]);
+        assert!((forward - ewma(&[2, 1, 0])).abs() < 1e-9);
+        // Weights ≈ 1, 1/2 and 1/256: (10 + 0 + 1000/256) / (1.5 + 1/256).
+        let expected = (10.0 + 1000.0 / 256.0) / (1.5 + 1.0 / 256.0);
+        assert!((forward - expected).abs() < 1e-3, "{forward} vs {expected}");
     }
 }

@@ -192,6 +192,8 @@ pub enum StreamAggregate {
     P95,
     P99,
     Distinct,
+    /// Exponentially weighted mean by event time (half-life: an eighth of the window).
+    Ewma,
 }
 
 impl StreamSpec {
