@@ -13,6 +13,9 @@ pub struct Cli {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `scalepilot=debug`.
     #[arg(long, global = true, env = "SCALEPILOT_LOG", default_value = "warn")]
     pub log: String,
+    /// Log lines as text or JSON objects.
+    #[arg(long, global = true, value_enum, env = "SCALEPILOT_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -29,6 +32,8 @@ pub enum Command {
     },
     /// Consume the metric topics and print the windows the controller would hold.
     Features(FeaturesArgs),
+    /// Run the controller: ingest, decide on every tick, and scale Deployments (the leader only).
+    Run(Box<RunArgs>),
     /// Decide once from a JSON snapshot and explain the decision.
     Decide {
         /// The snapshot file, or `-` for standard input.
@@ -105,6 +110,86 @@ pub struct FeaturesArgs {
     /// Larger messages are rejected (`too_large`).
     #[arg(long, default_value_t = 1 << 20)]
     pub max_message_bytes: usize,
+}
+
+/// Options of `scalepilot run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Policy folder, re-read on change (a ConfigMap mount works).
+    #[arg(
+        long,
+        env = "SCALEPILOT_POLICIES",
+        default_value = "/etc/scalepilot/policies"
+    )]
+    pub policies: PathBuf,
+    /// Kafka bootstrap servers, host:port[,host:port].
+    #[arg(long, env = "SCALEPILOT_BROKERS")]
+    pub brokers: String,
+    /// Metric topics.
+    #[arg(
+        long,
+        env = "SCALEPILOT_TOPICS",
+        value_delimiter = ',',
+        default_value = "scalepilot.metrics"
+    )]
+    pub topic: Vec<String>,
+    /// Consumer group prefix: each replica consumes every partition in group PREFIX.IDENTITY.
+    #[arg(long, env = "SCALEPILOT_GROUP", default_value = "scalepilot")]
+    pub group: String,
+    /// The checkpoint log topic (created when missing).
+    #[arg(
+        long,
+        env = "SCALEPILOT_CHECKPOINT_TOPIC",
+        default_value = "scalepilot.checkpoints"
+    )]
+    pub checkpoint_topic: String,
+    /// Copy rejected messages to this topic.
+    #[arg(long, env = "SCALEPILOT_DEAD_LETTER_TOPIC")]
+    pub dead_letter_topic: Option<String>,
+    /// Event time a sample may lag the partition's watermark.
+    #[arg(long, default_value = "10s")]
+    pub allowed_lateness: Seconds,
+    #[arg(long, default_value = "6s")]
+    pub session_timeout: Seconds,
+    /// Decide and record, never write (the Kubernetes client refuses every write).
+    #[arg(long, env = "SCALEPILOT_DRY_RUN")]
+    pub dry_run: bool,
+    /// Append every tick's decision (JSON lines) here; dry-run prints them to stdout by default.
+    #[arg(long)]
+    pub decisions: Option<PathBuf>,
+    /// This replica's identity in the Lease (default: POD_NAME, else host name and pid).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    #[arg(
+        long,
+        env = "SCALEPILOT_LEASE_NAME",
+        default_value = "scalepilot-leader"
+    )]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: POD_NAMESPACE, else `default`).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    #[arg(long, env = "SCALEPILOT_LEASE_DURATION", default_value = "15s")]
+    pub lease_duration: Seconds,
+    #[arg(long, env = "SCALEPILOT_RENEW_DEADLINE", default_value = "10s")]
+    pub renew_deadline: Seconds,
+    #[arg(long, env = "SCALEPILOT_RETRY_PERIOD", default_value = "2s")]
+    pub retry_period: Seconds,
+    /// HTTP address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "SCALEPILOT_LISTEN", default_value = "0.0.0.0:9090")]
+    pub listen: std::net::SocketAddr,
+    /// Namespaces to watch (default: those the policies name).
+    #[arg(long, env = "SCALEPILOT_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Decision interval of policies without tickSeconds.
+    #[arg(long, default_value = "5s")]
+    pub tick: Seconds,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Options of `scalepilot simulate`.

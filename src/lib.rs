@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod clock;
 pub mod cmd;
+pub mod controller;
 pub mod decide;
 pub mod duration;
 pub mod error;

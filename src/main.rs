@@ -4,15 +4,18 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use scalepilot::cli::{Cli, Command};
+use scalepilot::cli::{Cli, Command, LogFormat};
 use scalepilot::cmd;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Simulate(args) => cmd::simulate::run(&args)
             .map(|()| ExitCode::SUCCESS)
@@ -20,6 +23,7 @@ fn main() -> ExitCode {
         Command::Features(args) => cmd::features::run(&args)
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
+        Command::Run(args) => cmd::run::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Validate { paths } => Ok(cmd::validate::run(&paths)),
         Command::Decide { snapshot, output } => {
             cmd::decide::run(&snapshot, output).map_err(Into::into)

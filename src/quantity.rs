@@ -202,7 +202,7 @@ pub fn format_milli(milli: i64) -> String {
     let magnitude = milli.unsigned_abs() as u128;
     for (pow, suffix) in SUFFIXES {
         let div = 10u128.pow(pow);
-        if magnitude % div == 0 {
+        if magnitude.is_multiple_of(div) {
             let sign = if milli < 0 { "-" } else { "" };
             return format!("{sign}{}{suffix}", magnitude / div);
         }

@@ -2,5 +2,6 @@
 
 pub mod decide;
 pub mod features;
+pub mod run;
 pub mod simulate;
 pub mod validate;

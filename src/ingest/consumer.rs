@@ -534,6 +534,28 @@ impl Ingest {
         c
     }
 
+    /// Messages between the position and the end of each assigned partition
+    /// (one watermark request per partition, each waiting at most `timeout`).
+    pub fn lag(&self, timeout: Duration) -> Vec<(String, i32, i64)> {
+        let Ok(positions) = self.consumer.position() else {
+            return Vec::new();
+        };
+        positions
+            .elements()
+            .iter()
+            .filter_map(|e| {
+                let Offset::Offset(at) = e.offset() else {
+                    return None;
+                };
+                let (_, high) = self
+                    .consumer
+                    .fetch_watermarks(e.topic(), e.partition(), timeout)
+                    .ok()?;
+                Some((e.topic().to_string(), e.partition(), (high - at).max(0)))
+            })
+            .collect()
+    }
+
     /// The partitions assigned now.
     pub fn assigned(&self) -> Vec<(String, i32)> {
         self.consumer

@@ -61,13 +61,36 @@ pub struct LoadReport {
     claims: Vec<Claim>,
 }
 
-/// Loads files and folders (recursively, `*.yaml` and `*.yml`, in name order).
-pub fn load_paths(paths: &[PathBuf]) -> LoadReport {
+/// The policy files under `paths` (recursively, `*.yaml` and `*.yml`, in
+/// name order, skipping hidden entries such as a ConfigMap mount's `..data`),
+/// and the problems met finding them.
+pub fn policy_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
     let mut report = LoadReport::default();
     let mut files = Vec::new();
     for p in paths {
         collect(p, &mut files, &mut report);
     }
+    (files, report.problems)
+}
+
+/// Loads one file's text on its own (duplicates within it included).
+pub fn load_file(file: &Path, text: &str) -> LoadReport {
+    let mut report = LoadReport {
+        files: 1,
+        ..LoadReport::default()
+    };
+    load_text(file, text, &mut report);
+    check_duplicates(&mut report);
+    report
+}
+
+/// Loads files and folders (recursively, `*.yaml` and `*.yml`, in name order).
+pub fn load_paths(paths: &[PathBuf]) -> LoadReport {
+    let (files, problems) = policy_files(paths);
+    let mut report = LoadReport {
+        problems,
+        ..LoadReport::default()
+    };
     for file in files {
         report.files += 1;
         match std::fs::read_to_string(&file) {
@@ -96,7 +119,12 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
             }
         };
         entries.sort();
-        for e in entries {
+        let hidden = |e: &Path| {
+            e.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        };
+        for e in entries.into_iter().filter(|e| !hidden(e)) {
             let yaml = matches!(e.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"));
             if e.is_dir() || yaml {
                 collect(&e, files, report);

@@ -13,6 +13,6 @@ mod validate;
 pub use defaults::{
     ResolvedBehavior, ResolvedRules, DEFAULT_CPU_UTILIZATION, DEFAULT_MIN_REPLICAS,
 };
-pub use load::{load_paths, load_text, LoadReport, LoadedPolicy, Problem};
+pub use load::{load_file, load_paths, load_text, policy_files, LoadReport, LoadedPolicy, Problem};
 pub use schema::*;
 pub use validate::{validate_spec, Issue};

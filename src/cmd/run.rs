@@ -1,0 +1,107 @@
+//! `scalepilot run`: the live controller, on a tokio runtime, until SIGTERM
+//! or Ctrl-C (then it releases its Lease and commits its ingest progress).
+
+use std::time::Duration;
+
+use crate::cli::RunArgs;
+use crate::controller::{self, LeaseConfig, RunConfig};
+use crate::features::EngineConfig;
+use crate::ingest::IngestConfig;
+
+/// librdkafka properties from `SCALEPILOT_KAFKA_<NAME>` variables
+/// (`SCALEPILOT_KAFKA_SASL_PASSWORD` → `sasl.password`).
+pub fn kafka_properties(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut props: Vec<(String, String)> = vars
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("SCALEPILOT_KAFKA_")?;
+            Some((name.to_ascii_lowercase().replace('_', "."), v))
+        })
+        .collect();
+    props.sort();
+    props
+}
+
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "scalepilot".into());
+    format!("{host}-{}", std::process::id())
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let identity = args.identity.clone().unwrap_or_else(default_identity);
+    let secs = |s: crate::cli::Seconds| Duration::from_secs(s.0.max(0) as u64);
+    if args.renew_deadline.0 >= args.lease_duration.0 {
+        anyhow::bail!("--renew-deadline must be shorter than --lease-duration");
+    }
+    let ingest = IngestConfig {
+        brokers: args.brokers.clone(),
+        topics: args.topic.clone(),
+        group: format!("{}.{identity}", args.group),
+        dead_letter_topic: args.dead_letter_topic.clone(),
+        session_timeout_ms: (args.session_timeout.0 * 1000) as u32,
+        max_message_bytes: 1 << 20,
+        engine: EngineConfig {
+            allowed_lateness_ms: args.allowed_lateness.0 * 1000,
+            ..EngineConfig::default()
+        },
+        from_beginning: true,
+        properties: kafka_properties(std::env::vars()),
+        checkpoint_topic: args.checkpoint_topic.clone(),
+    };
+    let cfg = RunConfig {
+        policies: args.policies.clone(),
+        ingest,
+        dry_run: args.dry_run,
+        decisions: args.decisions.clone(),
+        lease: LeaseConfig {
+            name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            identity,
+            lease_duration: secs(args.lease_duration),
+            renew_deadline: secs(args.renew_deadline),
+            retry_period: secs(args.retry_period),
+        },
+        listen: args.listen,
+        namespaces: args.namespaces.clone(),
+        default_tick: secs(args.tick),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("installing the SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            let _ = tx.send(true);
+        });
+        controller::run(cfg, rx).await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kafka_properties_from_the_environment() {
+        let vars = [
+            ("SCALEPILOT_KAFKA_SASL_PASSWORD", "s3cret"),
+            ("SCALEPILOT_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+            ("SCALEPILOT_BROKERS", "b:9092"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(
+            super::kafka_properties(vars.into_iter()),
+            [
+                ("sasl.password".to_string(), "s3cret".to_string()),
+                ("security.protocol".to_string(), "SASL_SSL".to_string())
+            ]
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The controller's ingest: the Kafka consumer of `ingest` on its own thread,
+//! publishing every closed window into a [`FeatureStore`] that the decision
+//! loop reads, and its counters into the Prometheus metrics. A new plan (the
+//! policies changed) restarts the consumer, which resumes from its checkpoints
+//! exactly as after a crash.
+//!
+//! Every replica consumes every partition (its consumer group is its own), so
+//! a standby holds the same windows as the leader and takes over warm.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::telemetry::Metrics;
+use crate::features::{Plan, WindowFeatures};
+use crate::ingest::{Ingest, IngestConfig, IngestCounters};
+
+/// Closed windows kept per target, metric, pod and window size.
+const KEEP: usize = 3;
+
+/// The latest closed windows of every target.
+#[derive(Default)]
+pub struct FeatureStore {
+    by_target: Mutex<HashMap<String, Vec<WindowFeatures>>>,
+}
+
+impl FeatureStore {
+    /// Adds closed windows, keeping the newest few of each series.
+    pub fn publish(&self, closed: &[WindowFeatures]) {
+        if closed.is_empty() {
+            return;
+        }
+        let mut map = self.by_target.lock().unwrap_or_else(|e| e.into_inner());
+        let mut touched = Vec::new();
+        for w in closed {
+            map.entry(w.target.clone()).or_default().push(w.clone());
+            touched.push(w.target.clone());
+        }
+        touched.sort();
+        touched.dedup();
+        for t in touched {
+            let Some(ws) = map.get_mut(&t) else { continue };
+            ws.sort_by(|a, b| {
+                let key = |w: &WindowFeatures| {
+                    (
+                        w.metric.clone(),
+                        w.pod.clone(),
+                        w.window_end - w.window_start,
+                        w.window_end,
+                    )
+                };
+                key(b).cmp(&key(a))
+            });
+            ws.dedup_by(|a, b| {
+                a.metric == b.metric
+                    && a.pod == b.pod
+                    && a.window_start == b.window_start
+                    && a.window_end == b.window_end
+            });
+            let mut seen: BTreeMap<(String, Option<String>, i64), usize> = BTreeMap::new();
+            ws.retain(|w| {
+                let n = seen
+                    .entry((
+                        w.metric.clone(),
+                        w.pod.clone(),
+                        w.window_end - w.window_start,
+                    ))
+                    .or_default();
+                *n += 1;
+                *n <= KEEP
+            });
+        }
+    }
+
+    /// The windows of `target` that are still fresh at `now_ms`: a window
+    /// that ended more than two window lengths plus `slack_ms` ago means its
+    /// samples stopped coming, and a decision must not act on it.
+    pub fn windows(&self, target: &str, now_ms: i64, slack_ms: i64) -> Vec<WindowFeatures> {
+        let map = self.by_target.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(target)
+            .map(|ws| {
+                ws.iter()
+                    .filter(|w| {
+                        w.window_end + 2 * (w.window_end - w.window_start) + slack_ms >= now_ms
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Runs the consumer until `stop`; `plans` delivers new plans.
+pub fn spawn(
+    cfg: IngestConfig,
+    mut plan: Plan,
+    plans: Receiver<Plan>,
+    store: Arc<FeatureStore>,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("ingest".into())
+        .spawn(move || {
+            let mut reported = IngestCounters::default();
+            let mut backoff = Duration::from_millis(500);
+            while !stop.load(Ordering::Relaxed) {
+                let mut ingest = match Ingest::connect(&cfg, plan.clone()) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        tracing::warn!(error = %e, brokers = %cfg.brokers, "cannot connect to Kafka; retrying");
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                        continue;
+                    }
+                };
+                backoff = Duration::from_millis(500);
+                let mut publish = |closed: &[WindowFeatures]| -> std::io::Result<()> {
+                    store.publish(closed);
+                    Ok(())
+                };
+                let mut last_save = Instant::now();
+                let mut last_metrics = Instant::now();
+                let mut replan = None;
+                while !stop.load(Ordering::Relaxed) {
+                    ingest.poll(Duration::from_millis(100));
+                    if last_save.elapsed() >= Duration::from_millis(500) {
+                        if let Err(e) = ingest.save_progress(&mut publish) {
+                            tracing::warn!(error = %e, "saving ingest progress failed");
+                        }
+                        last_save = Instant::now();
+                    }
+                    if last_metrics.elapsed() >= Duration::from_secs(5) {
+                        report(&ingest, &metrics, &mut reported);
+                        last_metrics = Instant::now();
+                    }
+                    if let Ok(p) = plans.try_recv() {
+                        replan = Some(p);
+                        break;
+                    }
+                }
+                if let Err(e) = ingest.commit(&mut publish) {
+                    tracing::warn!(error = %e, "final commit failed");
+                }
+                report(&ingest, &metrics, &mut reported);
+                // A new consumer starts its counters at zero.
+                reported = IngestCounters::default();
+                if let Some(p) = replan {
+                    tracing::info!("policies changed: restarting the consumer with the new plan");
+                    plan = p;
+                }
+            }
+        })
+        .expect("spawning the ingest thread")
+}
+
+/// Moves counter increments since the last report into the metrics.
+fn report(ingest: &Ingest, metrics: &Metrics, last: &mut IngestCounters) {
+    let now = ingest.counters();
+    let delta = |a: u64, b: u64| a.saturating_sub(b);
+    let samples = &metrics.ingest_samples;
+    samples
+        .with_label_values(&["counted"])
+        .inc_by(delta(now.counted, last.counted));
+    samples
+        .with_label_values(&["duplicate"])
+        .inc_by(delta(now.duplicates, last.duplicates));
+    samples.with_label_values(&["skipped"]).inc_by(delta(
+        now.skipped_unknown_target,
+        last.skipped_unknown_target,
+    ));
+    samples
+        .with_label_values(&["replayed"])
+        .inc_by(delta(now.replayed, last.replayed));
+    for (reason, n) in &now.rejected {
+        let before = last.rejected.get(reason).copied().unwrap_or(0);
+        metrics
+            .ingest_rejected
+            .with_label_values(&[reason.as_str()])
+            .inc_by(delta(*n, before));
+    }
+    for (topic, partition, lag) in ingest.lag(Duration::from_millis(250)) {
+        metrics
+            .ingest_lag
+            .with_label_values(&[topic.as_str(), &partition.to_string()])
+            .set(lag);
+    }
+    metrics.windows_open.set(ingest.windows().len() as i64);
+    *last = now;
+}

@@ -1,0 +1,195 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease, the client-go scheme
+//! written out: get the Lease; if another holder renewed it less than a lease
+//! duration ago (by our own clock, from when we saw its record change), stand
+//! by; otherwise replace it with the resourceVersion we read, so that of two
+//! candidates exactly one wins and the other gets 409 Conflict.
+//!
+//! Why not a crate: `kube-lease-manager` 0.13 (for kube 5) detects a lost race
+//! only through server-side-apply field ownership, which puts managed-fields
+//! semantics between us and safety; the client-go scheme needs only the API
+//! server's optimistic concurrency, which every server has.
+//!
+//! Leadership is a `watch::Receiver` of the instant it is valid until: the
+//! last successful renewal plus the renew deadline, which is shorter than the
+//! lease duration. A leader that cannot renew (API server unreachable, calls
+//! hanging) therefore stops writing before its lease can expire and another
+//! replica can take over — whether or not this task is still running.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::api::{Api, PostParams};
+use kube::Client;
+use tokio::sync::watch;
+
+/// Lease timings (client-go defaults: 15 s, 10 s, 2 s).
+#[derive(Clone, Debug)]
+pub struct LeaseConfig {
+    pub name: String,
+    pub namespace: String,
+    pub identity: String,
+    pub lease_duration: Duration,
+    pub renew_deadline: Duration,
+    pub retry_period: Duration,
+}
+
+/// Leadership as the rest of the controller sees it.
+#[derive(Clone, Debug)]
+pub struct Leadership(watch::Receiver<Option<Instant>>);
+
+impl Leadership {
+    /// Leadership that never comes (dry-run).
+    pub fn never() -> Self {
+        Leadership(watch::channel(None).1)
+    }
+
+    /// True while our last renewal is younger than the renew deadline.
+    pub fn is_leader(&self) -> bool {
+        self.0.borrow().is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Waits for a change of leadership.
+    pub async fn changed(&mut self) {
+        if self.0.changed().await.is_err() {
+            // The election ended: leadership never changes again.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// What a candidate last saw of the Lease, and when (by its own clock).
+struct Observed {
+    holder: Option<String>,
+    renew: Option<MicroTime>,
+    at: Instant,
+}
+
+fn now_micro() -> MicroTime {
+    MicroTime(k8s_openapi::jiff::Timestamp::now())
+}
+
+/// Runs the election until `shutdown` fires, then releases a held lease.
+pub fn spawn(
+    client: Client,
+    cfg: LeaseConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> (Leadership, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = watch::channel(None);
+    let handle = tokio::spawn(async move {
+        let api: Api<Lease> = Api::namespaced(client, &cfg.namespace);
+        let mut observed: Option<Observed> = None;
+        let mut leading = false;
+        loop {
+            let attempt = tokio::time::timeout(
+                cfg.retry_period.max(Duration::from_secs(1)),
+                try_acquire_or_renew(&api, &cfg, &mut observed),
+            );
+            let won = matches!(attempt.await, Ok(Ok(true)));
+            if won {
+                tx.send_replace(Some(Instant::now() + cfg.renew_deadline));
+                if !leading {
+                    tracing::info!(identity = %cfg.identity, lease = %cfg.name, "became leader");
+                }
+                leading = true;
+            } else if leading && !tx.borrow().is_some_and(|until| Instant::now() < until) {
+                tx.send_replace(None);
+                tracing::warn!(identity = %cfg.identity, "lost leadership: could not renew within the renew deadline");
+                leading = false;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(cfg.retry_period) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+        if leading {
+            tx.send_replace(None);
+            release(&api, &cfg).await;
+        }
+    });
+    (Leadership(rx), handle)
+}
+
+/// One round of client-go's `tryAcquireOrRenew`.
+async fn try_acquire_or_renew(
+    api: &Api<Lease>,
+    cfg: &LeaseConfig,
+    observed: &mut Option<Observed>,
+) -> Result<bool, kube::Error> {
+    let duration_s = cfg.lease_duration.as_secs().max(1) as i32;
+    let Some(mut lease) = api.get_opt(&cfg.name).await? else {
+        let lease = Lease {
+            metadata: ObjectMeta {
+                name: Some(cfg.name.clone()),
+                namespace: Some(cfg.namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(cfg.identity.clone()),
+                lease_duration_seconds: Some(duration_s),
+                acquire_time: Some(now_micro()),
+                renew_time: Some(now_micro()),
+                lease_transitions: Some(0),
+                ..LeaseSpec::default()
+            }),
+        };
+        return match api.create(&PostParams::default(), &lease).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.is_already_exists() || s.is_conflict() => Ok(false),
+            Err(e) => Err(e),
+        };
+    };
+    let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+    let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
+    let changed = observed
+        .as_ref()
+        .is_none_or(|o| o.holder != holder || o.renew != spec.renew_time);
+    if changed {
+        *observed = Some(Observed {
+            holder: holder.clone(),
+            renew: spec.renew_time.clone(),
+            at: Instant::now(),
+        });
+    }
+    let ours = holder.as_deref() == Some(cfg.identity.as_str());
+    let held_duration =
+        Duration::from_secs(spec.lease_duration_seconds.unwrap_or(duration_s).max(1) as u64);
+    let seen_at = observed.as_ref().map_or_else(Instant::now, |o| o.at);
+    if holder.is_some() && !ours && seen_at.elapsed() < held_duration {
+        return Ok(false);
+    }
+    if !ours {
+        spec.acquire_time = Some(now_micro());
+        spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
+    }
+    spec.holder_identity = Some(cfg.identity.clone());
+    spec.lease_duration_seconds = Some(duration_s);
+    spec.renew_time = Some(now_micro());
+    // `replace` sends the resourceVersion we read: a concurrent writer wins, we get 409.
+    match api.replace(&cfg.name, &PostParams::default(), &lease).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.is_conflict() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives a held lease up on shutdown so a standby takes over at once
+/// (client-go's `ReleaseOnCancel`).
+async fn release(api: &Api<Lease>, cfg: &LeaseConfig) {
+    let Ok(Some(mut lease)) = api.get_opt(&cfg.name).await else {
+        return;
+    };
+    let Some(spec) = lease.spec.as_mut() else {
+        return;
+    };
+    if spec.holder_identity.as_deref() != Some(cfg.identity.as_str()) {
+        return;
+    }
+    spec.holder_identity = None;
+    spec.lease_duration_seconds = Some(1);
+    spec.renew_time = Some(now_micro());
+    match api.replace(&cfg.name, &PostParams::default(), &lease).await {
+        Ok(_) => tracing::info!(identity = %cfg.identity, "released the lease"),
+        Err(e) => tracing::warn!(error = %e, "could not release the lease"),
+    }
+}

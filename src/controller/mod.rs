@@ -1,0 +1,250 @@
+//! The live controller behind `scalepilot run`: policies from a folder
+//! (re-read on change), Kafka ingest into windowed features on its own thread,
+//! reflectors of the target Deployments and their Pods, the decision chain on
+//! every policy's tick, and — on the leader only — idempotent, fenced writes
+//! of `/scale`. Every replica ingests and decides, so a standby is warm; the
+//! Lease decides who writes.
+
+mod actuate;
+mod cluster;
+mod feed;
+pub mod history;
+mod leader;
+mod objects;
+mod policies;
+mod telemetry;
+mod tick;
+
+pub use actuate::{read_only_client, LAST_DECISION, PAUSED};
+pub use leader::{Leadership, LeaseConfig};
+pub use policies::PolicySet;
+pub use telemetry::Metrics;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::decide::History;
+use crate::features::plan_for;
+use crate::ingest::IngestConfig;
+
+/// Everything `scalepilot run` is told.
+pub struct RunConfig {
+    pub policies: PathBuf,
+    pub ingest: IngestConfig,
+    pub dry_run: bool,
+    pub decisions: Option<PathBuf>,
+    pub lease: LeaseConfig,
+    pub listen: SocketAddr,
+    /// Watch these namespaces; empty: the ones the policies name.
+    pub namespaces: Vec<String>,
+    pub default_tick: Duration,
+}
+
+/// Where tick records go: stdout or a file, one JSON line each.
+fn record_sink(cfg: &RunConfig) -> anyhow::Result<Option<Box<dyn Write + Send>>> {
+    Ok(match (&cfg.decisions, cfg.dry_run) {
+        (Some(path), _) => Some(Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening --decisions {}", path.display()))?,
+        )),
+        (None, true) => Some(Box::new(std::io::stdout())),
+        (None, false) => None,
+    })
+}
+
+/// Runs until `shutdown` turns true.
+pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let listener = telemetry::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding the HTTP port {}", cfg.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz, /readyz");
+    tokio::spawn(telemetry::serve(listener, Arc::clone(&metrics)));
+
+    let mut policies = PolicySet::new(&cfg.policies);
+    let first = policies.reload();
+    for p in &first.problems {
+        tracing::error!(problem = %p, "policy rejected");
+    }
+    metrics.policy_errors.inc_by(first.problems.len() as u64);
+    let mut sink = record_sink(&cfg)?;
+
+    let kube_config = kube::Config::infer()
+        .await
+        .context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
+    let client = if cfg.dry_run {
+        read_only_client(kube_config)?
+    } else {
+        kube::Client::try_from(kube_config)?
+    };
+    let (mut leadership, election) = if cfg.dry_run {
+        (Leadership::never(), None)
+    } else {
+        let (l, h) = leader::spawn(client.clone(), cfg.lease.clone(), shutdown.clone());
+        (l, Some(h))
+    };
+    let actuator = actuate::Actuator {
+        client: client.clone(),
+        identity: cfg.lease.identity.clone(),
+    };
+
+    let store = Arc::new(feed::FeatureStore::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (plans, plans_rx) = std::sync::mpsc::channel();
+    let in_force = |p: &PolicySet| p.policies().values().cloned().collect::<Vec<_>>();
+    let ingest = feed::spawn(
+        cfg.ingest.clone(),
+        plan_for(&in_force(&policies)),
+        plans_rx,
+        Arc::clone(&store),
+        Arc::clone(&metrics),
+        Arc::clone(&stop),
+    );
+
+    let mut cluster = cluster::Cluster::new(client);
+    let namespaces = |p: &PolicySet| -> Vec<String> {
+        if !cfg.namespaces.is_empty() {
+            return cfg.namespaces.clone();
+        }
+        let set: BTreeSet<String> = p
+            .policies()
+            .values()
+            .map(|p| {
+                p.metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into())
+            })
+            .collect();
+        set.into_iter().collect()
+    };
+    cluster.watch(&namespaces(&policies));
+
+    let mut histories: HashMap<String, History> = HashMap::new();
+    let mut due: HashMap<String, Instant> = HashMap::new();
+    let mut warned: BTreeSet<String> = BTreeSet::new();
+    let mut last_reload = Instant::now();
+    loop {
+        let leader = leadership.is_leader();
+        metrics.leader.set(i64::from(leader));
+        if last_reload.elapsed() >= Duration::from_secs(2) {
+            last_reload = Instant::now();
+            let r = policies.reload();
+            for p in &r.problems {
+                tracing::error!(problem = %p, "policy rejected; the last good version stays in force");
+            }
+            metrics.policy_errors.inc_by(r.problems.len() as u64);
+            if r.changed {
+                tracing::info!(policies = policies.policies().len(), "policies changed");
+                let _ = plans.send(plan_for(&in_force(&policies)));
+                cluster.watch(&namespaces(&policies));
+                due.retain(|k, _| policies.policies().contains_key(k));
+            }
+        }
+        metrics
+            .policies_loaded
+            .set(policies.policies().len() as i64);
+        let synced = cluster.synced();
+        metrics.ready.store(synced, Ordering::Relaxed);
+
+        let now = chrono::Utc::now();
+        for (key, policy) in policies.policies() {
+            let tick_every = policy
+                .spec
+                .tick_seconds
+                .map_or(cfg.default_tick, |s| Duration::from_secs(s.max(1) as u64));
+            let next = due.entry(key.clone()).or_insert_with(Instant::now);
+            if !synced || Instant::now() < *next {
+                continue;
+            }
+            *next = Instant::now() + tick_every;
+            let Some((ns, name)) = key.split_once('/') else {
+                continue;
+            };
+            let Some(deployment) = cluster.deployment(ns, name) else {
+                if warned.insert(format!("missing {key}")) {
+                    tracing::warn!(target = %key, "the target Deployment does not exist (yet)");
+                }
+                continue;
+            };
+            warned.remove(&format!("missing {key}"));
+            let hpa = cluster.hpa_for(ns, name);
+            let pods = tick::pods_of(&cluster.pods(ns, &deployment));
+            let lateness = cfg.ingest.engine.allowed_lateness_ms;
+            let windows = store.windows(key, now.timestamp_millis(), 2 * lateness + 10_000);
+            let gathered = tick::Gathered {
+                key,
+                namespace: ns,
+                name,
+                policy,
+                deployment: &deployment,
+                pods,
+                windows,
+                hpa: hpa.clone(),
+            };
+            let ctx = tick::TickContext {
+                now,
+                identity: &cfg.lease.identity,
+                leader,
+                dry_run: cfg.dry_run,
+                actuator: &actuator,
+                metrics: &metrics,
+                leadership: &leadership,
+            };
+            let own = histories.remove(key).unwrap_or_default();
+            let span = tracing::info_span!("tick", target = %key, leader);
+            let (record, kept) = tick::tick(&ctx, &gathered, &own).instrument(span).await;
+            histories.insert(key.clone(), kept);
+            if let (Some(h), true) = (&hpa, leader && !cfg.dry_run) {
+                if warned.insert(format!("hpa {key}")) {
+                    tracing::warn!(target = %key, hpa = %h, "refusing to scale: an HPA also scales this Deployment");
+                    let msg = format!("scalepilot will not scale this Deployment: HorizontalPodAutoscaler {h} also scales it (two autoscalers fight)");
+                    let uid = deployment.metadata.uid.clone();
+                    if let Err(e) = actuator
+                        .event(ns, name, uid, "Warning", "HPAConflict", msg)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not record the Event");
+                    }
+                }
+            }
+            if let Some(out) = sink.as_mut() {
+                let line = serde_json::to_string(&record)?;
+                writeln!(out, "{line}")?;
+                out.flush()?;
+            }
+        }
+
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = leadership.changed() => {
+                // A new leader acts at once instead of at its next tick.
+                if leadership.is_leader() {
+                    due.values_mut().for_each(|d| *d = Instant::now());
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    tracing::info!("shutting down");
+    stop.store(true, Ordering::Relaxed);
+    if let Some(h) = election {
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+    }
+    tokio::task::spawn_blocking(move || ingest.join())
+        .await
+        .ok();
+    Ok(())
+}

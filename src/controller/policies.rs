@@ -1,0 +1,185 @@
+//! The policies in force: a folder (a ConfigMap mount, or a git checkout)
+//! re-read on change. A file with problems is rejected as a whole, its problems
+//! are logged with file:line:column, and the last good version of that file
+//! stays in force; a policy naming a target another file already scales is
+//! dropped. Polled rather than watched with inotify: a ConfigMap mount swaps a
+//! `..data` symlink, which file watchers handle unevenly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::features::target_key;
+use crate::policy::{load_file, policy_files, ScalingPolicy};
+
+/// One file's last good contents.
+struct FileState {
+    text: String,
+    good: Vec<ScalingPolicy>,
+}
+
+/// What a reload found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reload {
+    /// The policies in force changed.
+    pub changed: bool,
+    /// Problems found (each `file:line:column: path: message`).
+    pub problems: Vec<String>,
+}
+
+/// The policies in force, by file.
+pub struct PolicySet {
+    dir: PathBuf,
+    files: BTreeMap<PathBuf, FileState>,
+    /// Policies in force, by target key (`namespace/name`).
+    in_force: BTreeMap<String, ScalingPolicy>,
+}
+
+impl PolicySet {
+    pub fn new(dir: &Path) -> Self {
+        PolicySet {
+            dir: dir.to_path_buf(),
+            files: BTreeMap::new(),
+            in_force: BTreeMap::new(),
+        }
+    }
+
+    /// Policies in force, by target key.
+    pub fn policies(&self) -> &BTreeMap<String, ScalingPolicy> {
+        &self.in_force
+    }
+
+    /// Re-reads the folder; unchanged files are not parsed again.
+    pub fn reload(&mut self) -> Reload {
+        let mut out = Reload::default();
+        let (paths, problems) = policy_files(std::slice::from_ref(&self.dir));
+        out.problems
+            .extend(problems.iter().map(ToString::to_string));
+        let mut seen = BTreeMap::new();
+        for path in paths {
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    out.problems
+                        .push(format!("{}: cannot read: {e}", path.display()));
+                    // Keep the last good version of a file we cannot read now.
+                    if let Some(st) = self.files.remove(&path) {
+                        seen.insert(path, st);
+                    }
+                    continue;
+                }
+            };
+            let previous = self.files.remove(&path);
+            if let Some(st) = previous.as_ref().filter(|st| st.text == text) {
+                seen.insert(
+                    path,
+                    FileState {
+                        text,
+                        good: st.good.clone(),
+                    },
+                );
+                continue;
+            }
+            let report = load_file(&path, &text);
+            if report.problems.is_empty() {
+                let good = report.policies.into_iter().map(|p| p.policy).collect();
+                seen.insert(path, FileState { text, good });
+            } else {
+                out.problems
+                    .extend(report.problems.iter().map(ToString::to_string));
+                if let Some(st) = previous {
+                    // Rejected: the last good version stays (its text too, so
+                    // the bad one is reported again only when it changes).
+                    let mut st = st;
+                    st.text = text;
+                    seen.insert(path, st);
+                }
+            }
+        }
+        self.files = seen;
+        let mut in_force: BTreeMap<String, ScalingPolicy> = BTreeMap::new();
+        for (path, st) in &self.files {
+            for p in &st.good {
+                let Some(key) = target_key(p) else { continue };
+                if in_force.contains_key(&key) {
+                    out.problems.push(format!(
+                        "{}: spec.target: Duplicate value: {key} is already scaled by another policy file; this policy is ignored",
+                        path.display()
+                    ));
+                    continue;
+                }
+                in_force.insert(key, p.clone());
+            }
+        }
+        out.changed = in_force != self.in_force;
+        self.in_force = in_force;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  target: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 10
+";
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("scalepilot-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_bad_edit_keeps_the_last_good_policy() {
+        let dir = temp_dir("policies");
+        std::fs::write(dir.join("web.yaml"), GOOD).unwrap();
+        let mut set = PolicySet::new(&dir);
+        let r = set.reload();
+        assert!(r.changed && r.problems.is_empty(), "{r:?}");
+        assert_eq!(set.policies()["shop/web"].spec.max_replicas, 10);
+
+        std::fs::write(
+            dir.join("web.yaml"),
+            GOOD.replace("maxReplicas: 10", "maxReplicas: -1"),
+        )
+        .unwrap();
+        let r = set.reload();
+        assert!(!r.changed);
+        assert!(r.problems[0].contains("web.yaml:6:"), "{:?}", r.problems);
+        assert_eq!(
+            set.policies()["shop/web"].spec.max_replicas,
+            10,
+            "last good stays"
+        );
+        assert_eq!(set.reload(), Reload::default(), "reported once");
+
+        std::fs::write(
+            dir.join("web.yaml"),
+            GOOD.replace("maxReplicas: 10", "maxReplicas: 12"),
+        )
+        .unwrap();
+        assert!(set.reload().changed);
+        assert_eq!(set.policies()["shop/web"].spec.max_replicas, 12);
+
+        // A second file for the same target is refused; ConfigMap internals are skipped.
+        std::fs::write(dir.join("x-copy.yaml"), GOOD).unwrap();
+        std::fs::create_dir_all(dir.join("..data")).unwrap();
+        std::fs::write(dir.join("..data/web.yaml"), GOOD).unwrap();
+        let r = set.reload();
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        assert!(r.problems[0].contains("x-copy.yaml") && r.problems[0].contains("Duplicate"));
+        assert_eq!(set.policies()["shop/web"].spec.max_replicas, 12);
+
+        std::fs::remove_file(dir.join("web.yaml")).unwrap();
+        std::fs::remove_file(dir.join("x-copy.yaml")).unwrap();
+        assert!(set.reload().changed);
+        assert!(set.policies().is_empty(), "a deleted file's policies go");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

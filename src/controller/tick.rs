@@ -1,0 +1,302 @@
+//! One tick of one target: gather its inputs (Deployment and Pods from the
+//! watches, observations from the feature store, the history kept in memory
+//! merged with the one persisted on the Deployment), decide, and — on the
+//! leader, when the count changes and nothing forbids it — write `/scale`,
+//! re-reading and recomputing on 409 Conflict.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use k8s_openapi::api::apps::v1::Deployment;
+
+use super::actuate::{Actuator, LastDecision, LAST_DECISION, PAUSED};
+use super::history::{self, ANNOTATION};
+use super::objects::{annotation, pod};
+use super::telemetry::Metrics;
+use crate::decide::{decide, ControllerConfig, Decision, DecisionInput, History, Time};
+use crate::features::observations;
+use crate::policy::ScalingPolicy;
+
+/// Attempts to write one decision when writes conflict.
+const ATTEMPTS: usize = 4;
+
+/// What became of a tick's decision.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// Desired equals current: nothing to write.
+    Unchanged,
+    /// Not the leader: decided (warm standby) but not written.
+    Standby,
+    DryRun,
+    Paused,
+    /// An HPA scales the same Deployment.
+    RefusedHpa(String),
+    Written {
+        from: i32,
+        to: i32,
+    },
+    /// Every attempt met a conflict, or the write failed.
+    Failed(String),
+}
+
+/// The record of one tick (`--decisions`, one JSON line each).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub time: Time,
+    pub target: String,
+    pub identity: String,
+    pub leader: bool,
+    pub action: Action,
+    pub decision: Decision,
+}
+
+/// Everything a tick reads besides the target's own state.
+pub struct TickContext<'a> {
+    pub now: Time,
+    pub identity: &'a str,
+    pub leader: bool,
+    pub dry_run: bool,
+    pub actuator: &'a Actuator,
+    pub metrics: &'a Metrics,
+    pub leadership: &'a super::leader::Leadership,
+}
+
+/// The inputs of one target gathered from the watches and the features.
+pub struct Gathered<'a> {
+    pub key: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub policy: &'a ScalingPolicy,
+    pub deployment: &'a Deployment,
+    pub pods: Vec<crate::decide::Pod>,
+    pub windows: Vec<crate::features::WindowFeatures>,
+    pub hpa: Option<String>,
+}
+
+/// Runs one tick; returns the record and the history to keep.
+pub async fn tick(ctx: &TickContext<'_>, g: &Gathered<'_>, own: &History) -> (Record, History) {
+    let started = Instant::now();
+    let persisted = annotation(&g.deployment.metadata, ANNOTATION).and_then(|v| {
+        history::decode(v)
+            .map_err(
+                |e| tracing::warn!(target = %g.key, error = %e, "ignoring the persisted history"),
+            )
+            .ok()
+    });
+    let before = match &persisted {
+        Some(p) => history::merge(own, p, ctx.now),
+        None => own.clone(),
+    };
+    let spec_replicas = g
+        .deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
+    let status_replicas = g
+        .deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(0);
+    let observations = observations(&g.policy.spec, &g.windows);
+    for o in &observations {
+        if let Some(v) = o.values.first().copied().or(o.value) {
+            ctx.metrics
+                .observed
+                .with_label_values(&[g.key, o.name.as_str()])
+                .set(v as f64 / 1000.0);
+        }
+    }
+    let run = |current: i32, status: i32| {
+        let input = DecisionInput {
+            now: ctx.now,
+            policy: &g.policy.spec,
+            controller: ControllerConfig::default(),
+            current_replicas: current,
+            status_replicas: status,
+            pods: Cow::Borrowed(&g.pods),
+            observations: observations.clone(),
+            raw_recommendation: None,
+            explain: true,
+        };
+        let t = Instant::now();
+        let d = decide(&input, before.clone());
+        ctx.metrics
+            .decision_seconds
+            .observe(t.elapsed().as_secs_f64());
+        d
+    };
+    let paused = annotation(&g.deployment.metadata, PAUSED) == Some("true");
+    let writer = ctx.leader && !ctx.dry_run;
+    let mut decision = run(spec_replicas, status_replicas);
+    let action = if !writer || paused || g.hpa.is_some() {
+        if decision.desired_replicas == decision.current_replicas {
+            Action::Unchanged
+        } else if ctx.dry_run {
+            Action::DryRun
+        } else if !ctx.leader {
+            Action::Standby
+        } else if paused {
+            Action::Paused
+        } else {
+            Action::RefusedHpa(g.hpa.clone().unwrap_or_default())
+        }
+    } else {
+        let (d, action) = actuate(ctx, g, &run, started).await;
+        decision = d;
+        action
+    };
+    let direction = match decision.desired_replicas.cmp(&decision.current_replicas) {
+        std::cmp::Ordering::Greater => "up",
+        std::cmp::Ordering::Less => "down",
+        std::cmp::Ordering::Equal => "none",
+    };
+    let m = ctx.metrics;
+    m.decisions.with_label_values(&[g.key, direction]).inc();
+    m.desired
+        .with_label_values(&[g.key])
+        .set(i64::from(decision.desired_replicas));
+    m.current
+        .with_label_values(&[g.key])
+        .set(i64::from(decision.current_replicas));
+    // Scale events count only when written; standbys take them from the annotation.
+    let mut keep = decision.history.clone();
+    if !matches!(action, Action::Written { .. }) {
+        keep.scale_up_events = before.scale_up_events.clone();
+        keep.scale_down_events = before.scale_down_events.clone();
+    }
+    let record = Record {
+        time: ctx.now,
+        target: g.key.to_string(),
+        identity: ctx.identity.to_string(),
+        leader: ctx.leader,
+        action,
+        decision,
+    };
+    (record, history::compact(&keep, ctx.now))
+}
+
+/// The leader's write: read `/scale`, decide on what was read, write with its
+/// resourceVersion; on 409 read again and decide again.
+async fn actuate(
+    ctx: &TickContext<'_>,
+    g: &Gathered<'_>,
+    run: &dyn Fn(i32, i32) -> Decision,
+    started: Instant,
+) -> (Decision, Action) {
+    let (ns, name, key) = (g.namespace, g.name, g.key);
+    let m = ctx.metrics;
+    let mut last_error = String::new();
+    let mut last = None;
+    for attempt in 0..ATTEMPTS {
+        let scale = match ctx.actuator.read_scale(ns, name).await {
+            Ok(s) => s,
+            Err(e) => {
+                last_error = format!("reading /scale: {e}");
+                break;
+            }
+        };
+        let decision = run(scale.replicas, scale.status_replicas);
+        let (from, to) = (decision.current_replicas, decision.desired_replicas);
+        last = Some(decision.clone());
+        if from == to {
+            return (decision, Action::Unchanged);
+        }
+        if !ctx.leadership.is_leader() {
+            // Fenced: our lease may be about to expire; the next leader writes.
+            return (decision, Action::Standby);
+        }
+        match ctx
+            .actuator
+            .write_scale(ns, name, &scale.resource_version, to)
+            .await
+        {
+            Ok(()) => {
+                m.writes.with_label_values(&[key, "ok"]).inc();
+                let latency = started.elapsed();
+                tracing::info!(target = %key, from, to, attempt, tick_to_write_ms = latency.as_secs_f64() * 1000.0, "scaled");
+                after_write(ctx, g, &decision, from, to).await;
+                return (decision, Action::Written { from, to });
+            }
+            Err(kube::Error::Api(s)) if s.is_conflict() => {
+                m.writes.with_label_values(&[key, "conflict"]).inc();
+                tracing::info!(target = %key, attempt, "409 Conflict writing /scale: re-reading");
+                last_error = "conflict on every attempt".into();
+            }
+            Err(e) => {
+                m.writes.with_label_values(&[key, "error"]).inc();
+                last_error = format!("writing /scale: {e}");
+                break;
+            }
+        }
+    }
+    tracing::warn!(target = %key, error = %last_error, "decision not written");
+    let spec = g
+        .deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
+    let decision = last.unwrap_or_else(|| run(spec, spec));
+    (decision, Action::Failed(last_error))
+}
+
+/// The annotations and the Event that go with a write (best effort: the
+/// scale itself is written; failures here are logged).
+async fn after_write(ctx: &TickContext<'_>, g: &Gathered<'_>, d: &Decision, from: i32, to: i32) {
+    let reason = d
+        .rescale_reason
+        .clone()
+        .or_else(|| d.deciding_step().map(|s| s.reason.to_string()))
+        .unwrap_or_default();
+    let id = format!("{}@{}", g.key, ctx.now.timestamp_millis());
+    let last = LastDecision {
+        time: ctx.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        replicas: to,
+        from,
+        reason: &reason,
+        decision_id: &id,
+        leader: ctx.identity,
+    };
+    let mut annotations = BTreeMap::new();
+    annotations.insert(
+        LAST_DECISION,
+        serde_json::to_string(&last).unwrap_or_default(),
+    );
+    annotations.insert(ANNOTATION, history::encode(&d.history, ctx.now));
+    if let Err(e) = ctx
+        .actuator
+        .annotate(g.namespace, g.name, annotations)
+        .await
+    {
+        tracing::warn!(target = %g.key, error = %e, "could not record the decision annotations");
+    }
+    let chain: Vec<String> = d
+        .steps
+        .iter()
+        .map(|s| format!("{} {}", s.step, s.replicas))
+        .collect();
+    let message = format!(
+        "Scaled from {from} to {to}: {reason} [{}] (decision {id})",
+        chain.join(" → ")
+    );
+    let uid = g.deployment.metadata.uid.clone();
+    if let Err(e) = ctx
+        .actuator
+        .event(g.namespace, g.name, uid, "Normal", "Rescaled", message)
+        .await
+    {
+        tracing::warn!(target = %g.key, error = %e, "could not record the Event");
+    }
+}
+
+/// Converts the watched pods.
+pub fn pods_of(
+    pods: &[std::sync::Arc<k8s_openapi::api::core::v1::Pod>],
+) -> Vec<crate::decide::Pod> {
+    pods.iter().map(|p| pod(p)).collect()
+}
