@@ -201,6 +201,11 @@ impl Ingest {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
+            // The default (3 s) would not fit short session timeouts.
+            .set(
+                "heartbeat.interval.ms",
+                (cfg.session_timeout_ms / 3).max(100).to_string(),
+            )
             // The rebalance timeout: a group waits this long for members to
             // rejoin, so a crashed member must not hold it for the default 5 min.
             .set(

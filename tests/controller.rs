@@ -1,0 +1,568 @@
+//! `scalepilot run` end to end: samples produced into the real broker (tansu,
+//! started by `.ci/run`) → windows → decisions → `/scale` writes on the test
+//! API server (`tests/support/apiserver`), reached by the real kube client
+//! through a kubeconfig. Ignored by plain `cargo test`; `.ci/run` runs them
+//! with SCALEPILOT_TEST_BROKERS set.
+
+#[path = "support/apiserver.rs"]
+mod apiserver;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use apiserver::TestApiServer;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use serde_json::{json, Value};
+
+const NS: &str = "shop";
+
+fn brokers() -> String {
+    std::env::var("SCALEPILOT_TEST_BROKERS").expect(
+        "SCALEPILOT_TEST_BROKERS is not set: start a broker with `scripts/kafka.sh start DIR PORT` and export SCALEPILOT_TEST_BROKERS=127.0.0.1:PORT",
+    )
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn create_topic(name: &str, partitions: u32) {
+    let port = brokers().rsplit(':').next().unwrap().to_string();
+    let status = Command::new(root().join("scripts/kafka.sh"))
+        .args(["topic", &port, name, &partitions.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A policy: External `http_requests`, rate over 2 s tumbling windows,
+/// 10 requests/s per replica; scale-down stabilization as given.
+fn policy(name: &str, down_window_s: u32) -> String {
+    format!(
+        "apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {{name: {name}, namespace: {NS}}}
+spec:
+  target: {{apiVersion: apps/v1, kind: Deployment, name: {name}}}
+  minReplicas: 1
+  maxReplicas: 20
+  tickSeconds: 1
+  metrics:
+    - type: External
+      external:
+        metric: {{name: http_requests}}
+        target: {{type: AverageValue, averageValue: \"10\"}}
+      stream: {{window: 2s, aggregate: rate}}
+  behavior:
+    scaleUp: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
+    scaleDown: {{stabilizationWindowSeconds: {down_window_s}, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
+"
+    )
+}
+
+fn deployment(name: &str, replicas: i32) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "web:1"}]}}
+        }
+    })
+}
+
+/// Produces `rate` requests per second for `target`, as samples stamped now,
+/// every 100 ms, until dropped.
+struct Load {
+    rate: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(topic: &str, target: &str, rate: u64) -> Load {
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", brokers())
+            .set("linger.ms", "5")
+            .create()
+            .unwrap();
+        let (rate, stop) = (
+            Arc::new(AtomicU64::new(rate)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (r, s, topic, target) = (
+            rate.clone(),
+            stop.clone(),
+            topic.to_string(),
+            target.to_string(),
+        );
+        let thread = std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !s.load(Ordering::Relaxed) {
+                let per_tick = r.load(Ordering::Relaxed) as f64 / 10.0;
+                let body = json!({"id": format!("{target}-{i}"), "ts": now_ms(), "target": target,
+                    "metric": "http_requests", "value": per_tick});
+                let payload = body.to_string();
+                let _ = producer.send(BaseRecord::to(&topic).key(&target).payload(&payload));
+                producer.poll(Duration::ZERO);
+                i += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = producer.flush(Duration::from_secs(5));
+        });
+        Load {
+            rate,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn set(&self, rate: u64) {
+        self.rate.store(rate, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A test world: API server, kubeconfig, policy folder and topic.
+struct World {
+    server: TestApiServer,
+    dir: PathBuf,
+    topic: String,
+}
+
+impl World {
+    fn new(name: &str, policy_text: &str) -> World {
+        let server = TestApiServer::start();
+        server.ensure_namespace("scalepilot");
+        let dir = std::env::temp_dir().join(unique(name));
+        std::fs::create_dir_all(dir.join("policies")).unwrap();
+        std::fs::write(dir.join("policies/web.yaml"), policy_text).unwrap();
+        server.write_kubeconfig(&dir.join("kubeconfig"));
+        let topic = unique("metrics");
+        create_topic(&topic, 3);
+        World { server, dir, topic }
+    }
+
+    fn spawn(&self, identity: &str, extra: &[&str]) -> Controller {
+        let log = self.dir.join(format!("{identity}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+            .args(["--log", "scalepilot=info", "run", "--policies"])
+            .arg(self.dir.join("policies"))
+            .args([
+                "--brokers",
+                &brokers(),
+                "--topic",
+                &self.topic,
+                "--group",
+                &unique("g"),
+            ])
+            .args(["--checkpoint-topic", &format!("{}.cp", self.topic)])
+            .args(["--identity", identity, "--lease-namespace", "scalepilot"])
+            .args([
+                "--lease-duration",
+                "4s",
+                "--renew-deadline",
+                "3s",
+                "--retry-period",
+                "1s",
+            ])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--allowed-lateness",
+                "1s",
+                "--session-timeout",
+                "3s",
+            ])
+            .args(extra)
+            .env("KUBECONFIG", self.dir.join("kubeconfig"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Controller { child, log }
+    }
+
+    fn replicas(&self, name: &str) -> i64 {
+        self.server
+            .get("apps/v1", "Deployment", NS, name)
+            .and_then(|d| d["spec"]["replicas"].as_i64())
+            .unwrap_or(-1)
+    }
+
+    /// Waits until the Deployment has `want` replicas; returns when it did.
+    fn wait_replicas(
+        &self,
+        name: &str,
+        want: i64,
+        within: Duration,
+        who: &[&Controller],
+    ) -> Instant {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.replicas(name) == want {
+                return Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        for c in who {
+            eprintln!(
+                "--- {}:\n{}",
+                c.log.display(),
+                std::fs::read_to_string(&c.log).unwrap_or_default()
+            );
+        }
+        panic!(
+            "{name} did not reach {want} replicas within {within:?} (has {})",
+            self.replicas(name)
+        );
+    }
+
+    fn scale_writes(&self) -> Vec<apiserver::Request> {
+        self.server
+            .requests()
+            .into_iter()
+            .filter(|r| r.is_write() && r.path.ends_with("/scale"))
+            .collect()
+    }
+}
+
+struct Controller {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Controller {
+    fn kill9(&mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+
+    /// The tick-to-write latencies (ms) the process logged.
+    fn latencies(&self) -> Vec<f64> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.split("tick_to_write_ms=").nth(1))
+            .filter_map(|v| v.split_whitespace().next()?.parse().ok())
+            .collect()
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn identity_of(r: &apiserver::Request) -> String {
+    r.user_agent
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+#[ignore = "needs the broker: run by .ci/run"]
+fn scales_up_and_down_through_the_pipeline_and_writes_only_changes() {
+    let w = World::new("updown", &policy("web", 0));
+    w.server.put(deployment("web", 2));
+    let load = Load::start(&w.topic, "shop/web", 50);
+    let c = w.spawn("solo", &[]);
+    w.wait_replicas("web", 5, Duration::from_secs(60), &[&c]);
+    load.set(20);
+    w.wait_replicas("web", 2, Duration::from_secs(30), &[&c]);
+
+    // Every write was an absolute count with the resourceVersion read before it.
+    let writes = w.scale_writes();
+    assert!(writes.len() >= 2, "{writes:?}");
+    for r in &writes {
+        assert_eq!(r.method, "PUT", "{r:?}");
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert!(
+            body["metadata"]["resourceVersion"]
+                .as_str()
+                .is_some_and(|v| !v.is_empty()),
+            "{body}"
+        );
+        assert!(body["spec"]["replicas"].is_i64(), "{body}");
+        assert!(r.query.contains("fieldManager=scalepilot"), "{r:?}");
+    }
+    let d = w.server.get("apps/v1", "Deployment", NS, "web").unwrap();
+    let last: Value = serde_json::from_str(
+        d["metadata"]["annotations"]["scalepilot.io/last-decision"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["replicas"], 2);
+    assert_eq!(last["leader"], "solo");
+    assert!(d["metadata"]["annotations"]["scalepilot.io/history"].is_string());
+    let events = w
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/events"))
+        .count();
+    assert!(events >= 2, "an Event per write");
+
+    // Steady load: ticks go on, nothing is written.
+    std::thread::sleep(Duration::from_secs(2));
+    w.server.clear_requests();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(w.replicas("web"), 2);
+    assert!(
+        w.scale_writes().is_empty(),
+        "no write when desired equals current"
+    );
+    let reads = w
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/scale"))
+        .count();
+    assert!(reads >= 3, "the leader reads /scale every tick ({reads})");
+    eprintln!("tick-to-write latencies (ms): {:?}", c.latencies());
+}
+
+#[test]
+#[ignore = "needs the broker: run by .ci/run"]
+fn a_conflict_is_reread_and_written_correctly() {
+    let w = World::new("conflict", &policy("web", 0));
+    w.server.put(deployment("web", 1));
+    let c = w.spawn("solo", &[]);
+    // Let the controller settle at 1 replica first (no load: no window: no decision to write).
+    std::thread::sleep(Duration::from_secs(3));
+    w.server.fail_next("PUT", "/deployments/web/scale", 409, 1);
+    let _load = Load::start(&w.topic, "shop/web", 40);
+    w.wait_replicas("web", 4, Duration::from_secs(60), &[&c]);
+    let scale: Vec<_> = w
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/deployments/web/scale"))
+        .collect();
+    let first_put = scale.iter().position(|r| r.method == "PUT").unwrap();
+    assert_eq!(scale[first_put].status, 409, "{scale:?}");
+    let next_put = first_put
+        + 1
+        + scale[first_put + 1..]
+            .iter()
+            .position(|r| r.method == "PUT")
+            .unwrap();
+    assert_eq!(scale[next_put].status, 200);
+    assert!(
+        scale[first_put + 1..next_put]
+            .iter()
+            .any(|r| r.method == "GET"),
+        "re-read between the conflict and the retry: {scale:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs the broker: run by .ci/run"]
+fn dry_run_and_paused_targets_get_no_writes() {
+    let w = World::new("dryrun", &policy("web", 0));
+    w.server.put(deployment("web", 2));
+    let _load = Load::start(&w.topic, "shop/web", 60);
+    let decisions = w.dir.join("decisions.jsonl");
+    let c = w.spawn(
+        "dry",
+        &["--dry-run", "--decisions", decisions.to_str().unwrap()],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let wanted = |text: &str| {
+        text.lines().any(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["action"] == "dryRun" && v["decision"]["desiredReplicas"] == 6
+        })
+    };
+    while !wanted(&std::fs::read_to_string(&decisions).unwrap_or_default()) {
+        assert!(
+            Instant::now() < deadline,
+            "no dry-run decision for 6 replicas:\n{}",
+            std::fs::read_to_string(&c.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(c);
+    let writes: Vec<_> = w
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_write())
+        .collect();
+    assert!(writes.is_empty(), "dry-run wrote: {writes:?}");
+    assert_eq!(w.replicas("web"), 2);
+
+    // Paused: a leader decides but does not write.
+    let mut paused = deployment("web", 2);
+    paused["metadata"]["annotations"] = json!({"scalepilot.io/paused": "true"});
+    w.server.put(paused);
+    let decisions = w.dir.join("paused.jsonl");
+    let _c = w.spawn("leader", &["--decisions", decisions.to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&decisions).unwrap_or_default();
+        if text
+            .lines()
+            .any(|l| serde_json::from_str::<Value>(l).unwrap()["action"] == "paused")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no paused decision");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(w.scale_writes().is_empty());
+    assert_eq!(w.replicas("web"), 2);
+}
+
+/// Who held the lease after each successful Lease write, in request order.
+fn holder_at(requests: &[apiserver::Request], index: usize) -> Option<String> {
+    requests[..index]
+        .iter()
+        .rev()
+        .filter(|r| r.is_write() && r.path.contains("/leases") && r.status < 300)
+        .find_map(|r| {
+            let body: Value = serde_json::from_str(&r.body).ok()?;
+            Some(
+                body["spec"]["holderIdentity"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+}
+
+#[test]
+#[ignore = "needs the broker: run by .ci/run"]
+fn failover_keeps_stabilization_and_only_the_leader_writes() {
+    let w = World::new("failover", &policy("web", 60));
+    w.server.put(deployment("web", 2));
+    let load = Load::start(&w.topic, "shop/web", 50);
+    let mut a = w.spawn("a", &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    let mut b = w.spawn("b", &[]);
+    w.wait_replicas("web", 5, Duration::from_secs(60), &[&a, &b]);
+    let lease = w
+        .server
+        .get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            "scalepilot",
+            "scalepilot-leader",
+        )
+        .unwrap();
+    let leader = lease["spec"]["holderIdentity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Load falls: the 60 s scale-down stabilization forbids going below 5 for a minute.
+    load.set(10);
+    std::thread::sleep(Duration::from_secs(4));
+    let killed = Instant::now();
+    let (dead, standby) = if leader == "a" {
+        (&mut a, "b")
+    } else {
+        (&mut b, "a")
+    };
+    dead.kill9();
+    let holder = || {
+        w.server
+            .get(
+                "coordination.k8s.io/v1",
+                "Lease",
+                "scalepilot",
+                "scalepilot-leader",
+            )
+            .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
+    };
+    while holder().as_deref() != Some(standby) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "the standby did not take the lease within 15 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let takeover = killed.elapsed();
+    // The new leader decides on the low load for a while: no scale-down is allowed.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        w.replicas("web"),
+        5,
+        "a scale-down the stabilization window forbids"
+    );
+    let raised = Instant::now();
+    load.set(80);
+    let wrote = w.wait_replicas("web", 8, Duration::from_secs(15), &[&a, &b]);
+    eprintln!(
+        "failover: lease taken over {:.1} s after kill -9 of the leader; first write {:.1} s after the load rose ({:.1} s after the kill)",
+        takeover.as_secs_f64(),
+        wrote.duration_since(raised).as_secs_f64(),
+        wrote.duration_since(killed).as_secs_f64()
+    );
+
+    let requests = w.server.requests();
+    let mut replicas_written = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        if !(r.is_write() && r.path.ends_with("/scale") && r.status < 300) {
+            continue;
+        }
+        let who = identity_of(r);
+        assert_eq!(
+            holder_at(&requests, i).as_deref(),
+            Some(who.as_str()),
+            "a write by a non-leader: {r:?}"
+        );
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        replicas_written.push((who, body["spec"]["replicas"].as_i64().unwrap()));
+    }
+    assert!(
+        replicas_written
+            .iter()
+            .any(|(who, n)| who == standby && *n == 8),
+        "{replicas_written:?}"
+    );
+    // Load only rose or fell within the stabilization window: no write ever went down.
+    let counts: Vec<i64> = replicas_written.iter().map(|(_, n)| *n).collect();
+    assert!(
+        counts.windows(2).all(|p| p[1] >= p[0]),
+        "a forbidden scale-down: {replicas_written:?}"
+    );
+    for c in [&a, &b] {
+        eprintln!(
+            "tick-to-write latencies of {} (ms): {:?}",
+            c.log.display(),
+            c.latencies()
+        );
+    }
+}
