@@ -10,7 +10,11 @@
 #      controller's API calls, the pod's security settings, probes, env, the
 #      policies mount without a restart-forcing checksum, Service, PDB,
 #      ServiceMonitor, the Grafana dashboard's metric names;
-#   5. values the chart must refuse (schema and template checks).
+#   5. every API call the controller made in the live-controller tests
+#      (target/rbac-observed.jsonl, appended by tests/controller.rs) is granted
+#      by the default values' RBAC; skipped loudly when the file is missing,
+#      a failure instead with SCALEPILOT_REQUIRE_RBAC_OBSERVED=1;
+#   6. values the chart must refuse (schema and template checks).
 # helm comes from scripts/k8s-tools.sh; kubernetes-validate is installed once
 # per machine into a venv under /opt/scalepilot-cache (SCALEPILOT_CACHE moves
 # it). Exits non-zero on any failure. Run from anywhere: scripts/chart-check.sh
@@ -454,6 +458,100 @@ PY
   fi
   rm -f "$log"
 done
+
+OBSERVED="$ROOT/target/rbac-observed.jsonl"
+echo "== RBAC grants every call the controller made (${OBSERVED#"$ROOT/"}, default values)"
+if [ ! -f "$OBSERVED" ]; then
+  if [ "${SCALEPILOT_REQUIRE_RBAC_OBSERVED:-}" = 1 ]; then
+    bad "no target/rbac-observed.jsonl (run the controller tests first); SCALEPILOT_REQUIRE_RBAC_OBSERVED=1 requires it"
+  else
+    echo "  ********************************************************************"
+    echo "  SKIP: no target/rbac-observed.jsonl (run the controller tests first)"
+    echo "  ********************************************************************"
+  fi
+else
+  log=$(mktemp)
+  rc=0
+  CHECK_NAMESPACE="$NAMESPACE" "$PY" - "$OUT/default.yaml" "$OBSERVED" >"$log" 2>&1 <<'PY' || rc=$?
+import json, os, sys
+import yaml
+
+rendered, observed_file = sys.argv[1:]
+ns = os.environ["CHECK_NAMESPACE"]
+docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
+objs = lambda kind: [d for d in docs if d["kind"] == kind]
+
+def bound(role, binding_kind):
+    """Whether a binding of this kind in the role's scope binds the role."""
+    for b in objs(binding_kind):
+        ref = b["roleRef"]
+        if ref["kind"] == role["kind"] and ref["name"] == role["metadata"]["name"] and \
+                (binding_kind == "ClusterRoleBinding" or b["metadata"].get("namespace") == role["metadata"].get("namespace")):
+            return True
+    return False
+
+def matches(rule, t):
+    """A PolicyRule grants this request (as RBAC's rule resolution does)."""
+    res = t["resource"]
+    return (
+        any(g in ("*", t["apiGroup"]) for g in rule.get("apiGroups", []))
+        and any(r == "*" or r == res or ("/" in res and r == "*/" + res.split("/", 1)[1])
+                for r in rule.get("resources", []))
+        and any(v in ("*", t["verb"]) for v in rule.get("verbs", []))
+        and (not rule.get("resourceNames") or t.get("name") in rule["resourceNames"])
+    )
+
+triples, failed = {}, 0
+for i, line in enumerate(open(observed_file), 1):
+    if not line.strip():
+        continue
+    try:
+        t = json.loads(line)
+        key = (t["apiGroup"], t["resource"], t["verb"], t.get("namespace"), t.get("name"))
+    except (ValueError, KeyError, TypeError) as e:
+        print(f"  FAIL  {observed_file}:{i}: not an observed request ({e}): {line.strip()}")
+        failed += 1
+        continue
+    triples[key] = t
+print(f"  {len(triples)} distinct observed requests in {observed_file}")
+if not triples:
+    print("  FAIL  no observed requests: the controller tests recorded nothing")
+    failed += 1
+
+def show(t):
+    where = f" in namespace {t['namespace']}" if t.get("namespace") else ""
+    name = f" name {t['name']}" if t.get("name") else ""
+    return f"{t['apiGroup'] or 'core'} {t['resource']} {t['verb']}{where}{name}"
+
+for key in sorted(triples, key=lambda k: tuple(x or "" for x in k)):
+    t = triples[key]
+    if (t["apiGroup"], t["resource"]) == ("coordination.k8s.io", "leases"):
+        # The Lease: only the Role in the release namespace grants it.
+        if t.get("namespace") != ns:
+            print(f"  FAIL  {show(t)}: the Lease Role is in namespace {ns}, not {t.get('namespace')}")
+            failed += 1
+            continue
+        by = [f"Role {ns}/{r['metadata']['name']}" for r in objs("Role")
+              if r["metadata"].get("namespace") == ns and bound(r, "RoleBinding")
+              and any(matches(rule, t) for rule in r.get("rules", []))]
+    else:
+        by = [f"ClusterRole {r['metadata']['name']}" for r in objs("ClusterRole")
+              if bound(r, "ClusterRoleBinding") and any(matches(rule, t) for rule in r.get("rules", []))]
+    if by:
+        print(f"  PASS  {show(t)} (granted by {', '.join(by)})")
+    else:
+        print(f"  FAIL  {show(t)}: not granted by the rendered RBAC")
+        failed += 1
+sys.exit(1 if failed else 0)
+PY
+  cat "$log"
+  n=$(grep -c '^  PASS ' "$log" || true)
+  f=$(grep -c '^  FAIL ' "$log" || true)
+  PASSED=$((PASSED + n))
+  FAILED=$((FAILED + f))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then bad "the observed-RBAC check failed (exit $rc)"; fi
+  rm -f "$log"
+fi
 
 echo "== values the chart must refuse"
 refuse() { # refuse DESCRIPTION EXPECTED-MESSAGE-REGEX helm-args...

@@ -7,6 +7,9 @@
 #[path = "support/apiserver.rs"]
 mod apiserver;
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -152,11 +155,15 @@ impl Drop for Load {
     }
 }
 
-/// A test world: API server, kubeconfig, policy folder and topic.
+/// A test world: API server, kubeconfig, policy folder and topic. On drop it
+/// appends the RBAC permissions the controllers used to
+/// `target/rbac-observed.jsonl` (see `rbac_attributes`).
 struct World {
     server: TestApiServer,
     dir: PathBuf,
     topic: String,
+    /// The controllers' RBAC requests seen so far, kept across `clear_requests`.
+    observed: RefCell<BTreeSet<RbacRequest>>,
 }
 
 impl World {
@@ -169,7 +176,40 @@ impl World {
         server.write_kubeconfig(&dir.join("kubeconfig"));
         let topic = unique("metrics");
         create_topic(&topic, 3);
-        World { server, dir, topic }
+        World {
+            server,
+            dir,
+            topic,
+            observed: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// Forgets the requests received so far, after noting the controllers'
+    /// RBAC requests among them.
+    fn clear_requests(&self) {
+        self.note_rbac();
+        self.server.clear_requests();
+    }
+
+    /// Notes the RBAC request of every request a controller process made
+    /// (user agent `scalepilot/...`); discovery and other non-resource paths
+    /// are not RBAC resources and are left out.
+    fn note_rbac(&self) {
+        let mut observed = self.observed.borrow_mut();
+        for r in self.server.requests() {
+            if !r.user_agent.starts_with("scalepilot/") {
+                continue;
+            }
+            if let Some(mut a) = rbac_attributes(&r.method, &r.path, &r.query) {
+                // Namespace and name matter for the Lease Role (one namespace,
+                // resourceNames); everything else is granted cluster-wide.
+                if !(a.api_group == "coordination.k8s.io" && a.resource == "leases") {
+                    a.namespace = None;
+                    a.name = None;
+                }
+                observed.insert(a);
+            }
+        }
     }
 
     fn spawn(&self, identity: &str, extra: &[&str]) -> Controller {
@@ -256,6 +296,120 @@ impl World {
     }
 }
 
+impl Drop for World {
+    /// Appends the RBAC requests the controllers made, one JSON object a
+    /// line, to `target/rbac-observed.jsonl`, for `scripts/chart-check.sh` to
+    /// check against the chart's Role and ClusterRole. Never panics (this may
+    /// run while a failed test unwinds).
+    fn drop(&mut self) {
+        self.note_rbac();
+        let text: String = self
+            .observed
+            .borrow()
+            .iter()
+            .map(|a| {
+                let mut line = json!({
+                    "apiGroup": a.api_group,
+                    "resource": a.resource,
+                    "verb": a.verb,
+                    "namespace": a.namespace,
+                });
+                if let Some(name) = &a.name {
+                    line["name"] = json!(name);
+                }
+                format!("{line}\n")
+            })
+            .collect();
+        let path = root().join("target/rbac-observed.jsonl");
+        let appended = std::fs::create_dir_all(root().join("target")).and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?
+                .write_all(text.as_bytes())
+        });
+        if let Err(e) = appended {
+            eprintln!("could not append to {}: {e}", path.display());
+        }
+    }
+}
+
+/// What RBAC authorizes a resource request by, as the API server's
+/// request-info resolver (k8s.io/apiserver `RequestInfoFactory`) derives it
+/// from the method, path and query.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RbacRequest {
+    api_group: String,
+    /// With the subresource: `deployments/scale`.
+    resource: String,
+    verb: String,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+/// The RBAC attributes of a request, or None for a path that is no RBAC
+/// resource (discovery: `/api`, `/apis`, `/apis/{group}`, group-version roots;
+/// `/version`, `/openapi/...`, `/healthz` and the like).
+///
+/// Paths: `/api/v1/...` (group "") and `/apis/{group}/{version}/...`, then
+/// optionally `watch/` (the deprecated watch paths), then optionally
+/// `namespaces/{ns}/`, then `{resource}[/{name}[/{subresource}]]`.
+/// `/api/v1/namespaces/{name}[/status|/finalize]` is the namespace itself.
+/// Verbs: GET/HEAD on a name `get`, on a collection `list`, or `watch` with
+/// `watch=true`/`watch=1`; POST `create`, PUT `update`, PATCH `patch`, DELETE
+/// `delete` on a name and `deletecollection` on a collection.
+fn rbac_attributes(method: &str, path: &str, query: &str) -> Option<RbacRequest> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (api_group, mut rest) = match parts.as_slice() {
+        ["api", _version, rest @ ..] => ("", rest),
+        ["apis", group, _version, rest @ ..] => (*group, rest),
+        _ => return None,
+    };
+    if rest.is_empty() || rest[0].is_empty() {
+        return None; // a group-version root: discovery
+    }
+    let watch_path = rest[0] == "watch";
+    if watch_path {
+        rest = &rest[1..];
+    }
+    let mut namespace = None;
+    if rest.len() > 1 && rest[0] == "namespaces" {
+        namespace = Some(rest[1].to_string());
+        if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
+            rest = &rest[2..];
+        }
+    }
+    let (resource, name) = match rest {
+        [] => return None,
+        [resource] => (resource.to_string(), None),
+        [resource, name] => (resource.to_string(), Some(name.to_string())),
+        [resource, name, sub, ..] => (format!("{resource}/{sub}"), Some(name.to_string())),
+    };
+    let watch_query = query.split('&').any(|p| {
+        p.split_once('=')
+            .is_some_and(|(k, v)| k == "watch" && (v == "1" || v.eq_ignore_ascii_case("true")))
+    });
+    let verb = match method {
+        _ if watch_path => "watch".to_string(),
+        "GET" | "HEAD" if name.is_some() => "get".to_string(),
+        "GET" | "HEAD" if watch_query => "watch".to_string(),
+        "GET" | "HEAD" => "list".to_string(),
+        "POST" => "create".to_string(),
+        "PUT" => "update".to_string(),
+        "PATCH" => "patch".to_string(),
+        "DELETE" if name.is_some() => "delete".to_string(),
+        "DELETE" => "deletecollection".to_string(),
+        other => other.to_ascii_lowercase(),
+    };
+    Some(RbacRequest {
+        api_group: api_group.to_string(),
+        resource,
+        verb,
+        namespace,
+        name,
+    })
+}
+
 struct Controller {
     child: Child,
     log: PathBuf,
@@ -337,7 +491,7 @@ fn scales_up_and_down_through_the_pipeline_and_writes_only_changes() {
 
     // Steady load: ticks go on, nothing is written.
     std::thread::sleep(Duration::from_secs(2));
-    w.server.clear_requests();
+    w.clear_requests();
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(w.replicas("web"), 2);
     assert!(
@@ -564,5 +718,217 @@ fn failover_keeps_stabilization_and_only_the_leader_writes() {
             c.log.display(),
             c.latencies()
         );
+    }
+}
+
+#[test]
+fn requests_map_to_rbac_attributes_as_the_api_server_resolves_them() {
+    let a = |method: &str, path: &str, query: &str| {
+        rbac_attributes(method, path, query).map(|a| {
+            (
+                a.api_group,
+                a.resource,
+                a.verb,
+                a.namespace.unwrap_or_default(),
+                a.name.unwrap_or_default(),
+            )
+        })
+    };
+    let want = |group: &str, resource: &str, verb: &str, ns: &str, name: &str| {
+        Some((
+            group.to_string(),
+            resource.to_string(),
+            verb.to_string(),
+            ns.to_string(),
+            name.to_string(),
+        ))
+    };
+    let deps = "/apis/apps/v1/namespaces/shop/deployments";
+    // Collections: list, or watch with watch=true / watch=1.
+    assert_eq!(
+        a("GET", deps, "limit=500"),
+        want("apps", "deployments", "list", "shop", "")
+    );
+    assert_eq!(
+        a(
+            "GET",
+            deps,
+            "watch=true&resourceVersion=7&timeoutSeconds=290"
+        ),
+        want("apps", "deployments", "watch", "shop", "")
+    );
+    assert_eq!(
+        a(
+            "GET",
+            "/api/v1/namespaces/shop/pods",
+            "allowWatchBookmarks=true&watch=1"
+        ),
+        want("", "pods", "watch", "shop", "")
+    );
+    assert_eq!(
+        a("GET", "/api/v1/namespaces/shop/pods", "watch=false"),
+        want("", "pods", "list", "shop", "")
+    );
+    assert_eq!(
+        a("GET", "/api/v1/watch/namespaces/shop/pods", ""),
+        want("", "pods", "watch", "shop", "")
+    );
+    // Named objects and subresources.
+    assert_eq!(
+        a("GET", &format!("{deps}/web"), ""),
+        want("apps", "deployments", "get", "shop", "web")
+    );
+    assert_eq!(
+        a("HEAD", &format!("{deps}/web"), ""),
+        want("apps", "deployments", "get", "shop", "web")
+    );
+    assert_eq!(
+        a("GET", &format!("{deps}/web/scale"), ""),
+        want("apps", "deployments/scale", "get", "shop", "web")
+    );
+    assert_eq!(
+        a(
+            "PUT",
+            &format!("{deps}/web/scale"),
+            "fieldManager=scalepilot"
+        ),
+        want("apps", "deployments/scale", "update", "shop", "web")
+    );
+    assert_eq!(
+        a("PATCH", &format!("{deps}/web"), "fieldManager=scalepilot"),
+        want("apps", "deployments", "patch", "shop", "web")
+    );
+    assert_eq!(
+        a("PATCH", &format!("{deps}/web/scale"), ""),
+        want("apps", "deployments/scale", "patch", "shop", "web")
+    );
+    // Writes.
+    assert_eq!(
+        a("POST", "/api/v1/namespaces/shop/events", ""),
+        want("", "events", "create", "shop", "")
+    );
+    assert_eq!(
+        a("POST", "/apis/events.k8s.io/v1/namespaces/shop/events", ""),
+        want("events.k8s.io", "events", "create", "shop", "")
+    );
+    let leases = "/apis/coordination.k8s.io/v1/namespaces/scalepilot/leases";
+    assert_eq!(
+        a("POST", leases, ""),
+        want("coordination.k8s.io", "leases", "create", "scalepilot", "")
+    );
+    assert_eq!(
+        a("GET", &format!("{leases}/scalepilot-leader"), ""),
+        want(
+            "coordination.k8s.io",
+            "leases",
+            "get",
+            "scalepilot",
+            "scalepilot-leader"
+        )
+    );
+    assert_eq!(
+        a("PUT", &format!("{leases}/scalepilot-leader"), ""),
+        want(
+            "coordination.k8s.io",
+            "leases",
+            "update",
+            "scalepilot",
+            "scalepilot-leader"
+        )
+    );
+    assert_eq!(
+        a("DELETE", &format!("{leases}/scalepilot-leader"), ""),
+        want(
+            "coordination.k8s.io",
+            "leases",
+            "delete",
+            "scalepilot",
+            "scalepilot-leader"
+        )
+    );
+    assert_eq!(
+        a("DELETE", leases, "labelSelector=a%3Db"),
+        want(
+            "coordination.k8s.io",
+            "leases",
+            "deletecollection",
+            "scalepilot",
+            ""
+        )
+    );
+    assert_eq!(
+        a(
+            "GET",
+            "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers",
+            ""
+        ),
+        want(
+            "autoscaling",
+            "horizontalpodautoscalers",
+            "list",
+            "shop",
+            ""
+        )
+    );
+    // Cluster-scoped: no namespace; a Namespace is named by its own path.
+    assert_eq!(
+        a("GET", "/api/v1/namespaces", ""),
+        want("", "namespaces", "list", "", "")
+    );
+    assert_eq!(
+        a("GET", "/api/v1/namespaces", "watch=true"),
+        want("", "namespaces", "watch", "", "")
+    );
+    assert_eq!(
+        a("GET", "/api/v1/namespaces/shop", ""),
+        want("", "namespaces", "get", "shop", "shop")
+    );
+    assert_eq!(
+        a("PUT", "/api/v1/namespaces/shop/finalize", ""),
+        want("", "namespaces/finalize", "update", "shop", "shop")
+    );
+    assert_eq!(
+        a("GET", "/api/v1/nodes/n1", ""),
+        want("", "nodes", "get", "", "n1")
+    );
+    assert_eq!(
+        a(
+            "GET",
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            "watch=true"
+        ),
+        want("rbac.authorization.k8s.io", "clusterroles", "watch", "", "")
+    );
+    assert_eq!(
+        a(
+            "DELETE",
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            ""
+        ),
+        want(
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "deletecollection",
+            "",
+            ""
+        )
+    );
+    // Discovery and other non-resource paths: no RBAC resource.
+    for path in [
+        "/api",
+        "/api/",
+        "/api/v1",
+        "/api/v1/",
+        "/apis",
+        "/apis/apps",
+        "/apis/apps/v1",
+        "/apis/coordination.k8s.io/v1/",
+        "/version",
+        "/openapi/v2",
+        "/openapi/v3/apis/apps/v1",
+        "/healthz",
+        "/",
+    ] {
+        assert_eq!(a("GET", path, ""), None, "{path}");
     }
 }
