@@ -37,6 +37,7 @@ fn bench(c: &mut Criterion) {
         metric_delay_s: 10,
         poll_s: None,
         cooldown_s: None,
+        forecast: None,
     };
     let mut g = c.benchmark_group("replay_week_1s");
     g.sample_size(10);
@@ -73,6 +74,7 @@ fn bench(c: &mut Criterion) {
         }],
         raw_recommendation: None,
         explain: false,
+        forecast: None,
     };
     let mut history = History::default();
     c.bench_function("decide_external", |b| {

@@ -34,6 +34,8 @@ pub enum Command {
     Features(FeaturesArgs),
     /// Run the controller: ingest, decide on every tick, and scale Deployments (the leader only).
     Run(Box<RunArgs>),
+    /// Fit a forecasting model on traces and write the model file.
+    Train(TrainArgs),
     /// Decide once from a JSON snapshot and explain the decision.
     Decide {
         /// The snapshot file, or `-` for standard input.
@@ -110,6 +112,32 @@ pub struct FeaturesArgs {
     /// Larger messages are rejected (`too_large`).
     #[arg(long, default_value_t = 1 << 20)]
     pub max_message_bytes: usize,
+}
+
+/// Options of `scalepilot train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Traces (CSV `ts,value`) of one interval.
+    #[arg(long, required_unless_present = "workload")]
+    pub trace: Vec<PathBuf>,
+    /// Train on a built-in synthetic workload instead (1-minute samples).
+    #[arg(long, conflicts_with = "trace")]
+    pub workload: Option<Workload>,
+    /// Seed of the synthetic workload.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Length of the synthetic workload.
+    #[arg(long, default_value = "30d")]
+    pub duration: Seconds,
+    /// How far ahead to forecast (rounded to whole trace steps, at least one).
+    #[arg(long, default_value = "300s")]
+    pub horizon: Seconds,
+    /// Train on this leading fraction of each trace (e.g. 0.6; the rest is for replay).
+    #[arg(long, default_value_t = 1.0)]
+    pub fraction: f64,
+    /// The model file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Options of `scalepilot run`.
@@ -248,6 +276,9 @@ pub struct SimulateArgs {
     /// Write every decision, with its reasons, as JSON lines.
     #[arg(long)]
     pub decisions: Option<PathBuf>,
+    /// Replay only the trace after this fraction (e.g. 0.6); the part before is the models' past.
+    #[arg(long)]
+    pub from_fraction: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

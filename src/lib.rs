@@ -12,6 +12,7 @@ pub mod duration;
 pub mod error;
 pub mod features;
 pub mod ingest;
+pub mod model;
 pub mod policy;
 pub mod quantity;
 pub mod sim;

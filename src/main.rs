@@ -25,6 +25,9 @@ fn main() -> ExitCode {
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
         Command::Run(args) => cmd::run::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Train(args) => cmd::train::run(&args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         Command::Validate { paths } => Ok(cmd::validate::run(&paths)),
         Command::Decide { snapshot, output } => {
             cmd::decide::run(&snapshot, output).map_err(Into::into)

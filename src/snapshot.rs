@@ -242,6 +242,7 @@ impl Snapshot {
             observations,
             raw_recommendation: self.raw_recommendation,
             explain: true,
+            forecast: None,
         })
     }
 

@@ -4,4 +4,5 @@ pub mod decide;
 pub mod features;
 pub mod run;
 pub mod simulate;
+pub mod train;
 pub mod validate;

@@ -29,13 +29,43 @@ struct DecisionLine<'a> {
 
 pub fn run(args: &SimulateArgs) -> Result<()> {
     let embedded = args.trace.is_none() && args.workload.is_none() && args.policy.is_empty();
-    let policies = load_policies(&args.policy)?;
+    let mut policies = load_policies(&args.policy)?;
     let trace = match (&args.trace, args.workload) {
         (Some(path), _) => Trace::from_csv_file(path)?,
         (None, w) => w
             .unwrap_or(Workload::FlashCrowd)
             .generate(args.seed, args.duration.0, 60),
     };
+    // Replay only the part after `--from-fraction`; the part before is the
+    // past the models see (and what they were trained on).
+    let (trace, past) = match args.from_fraction {
+        Some(f) if f > 0.0 && f < 1.0 => {
+            let cut = ((trace.values.len() as f64) * f) as usize;
+            let past: Vec<(i64, f64)> = trace.ts[..cut]
+                .iter()
+                .copied()
+                .zip(trace.values[..cut].iter().copied())
+                .collect();
+            let tail = Trace::new(
+                trace.name.clone(),
+                trace.ts[cut..].to_vec(),
+                trace.values[cut..].to_vec(),
+            );
+            (tail, past)
+        }
+        Some(f) => {
+            return Err(Error::Input(format!(
+                "--from-fraction {f}: must be between 0 and 1"
+            )))
+        }
+        None => (trace, Vec::new()),
+    };
+    let past = std::sync::Arc::new(past);
+    for p in &mut policies {
+        if let Some(f) = p.forecast.as_mut() {
+            f.warmup = past.clone();
+        }
+    }
     let cfg = SimConfig {
         capacity: args
             .capacity_per_replica
@@ -144,17 +174,61 @@ fn load_policies(paths: &[PathBuf]) -> Result<Vec<NamedPolicy>> {
     if report.policies.is_empty() {
         return Err(Error::Input("--policy: no policy found".into()));
     }
-    Ok(report
+    report
         .policies
         .into_iter()
         .map(|p| {
+            let forecast = forecast_setup(&p.file, &p.policy.spec)?;
             let ScalingPolicy { metadata, spec, .. } = p.policy;
-            NamedPolicy {
+            Ok(NamedPolicy {
                 name: metadata.name,
                 spec,
-            }
+                forecast,
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// Loads a policy's model (relative to the policy file) and checks it fits the policy.
+fn forecast_setup(
+    file: &Path,
+    spec: &crate::policy::PolicySpec,
+) -> Result<Option<sim::ForecastSetup>> {
+    let Some(f) = &spec.forecast else {
+        return Ok(None);
+    };
+    if f.mode == crate::policy::ForecastMode::Off {
+        return Ok(None);
+    }
+    let path = match file.parent() {
+        Some(dir) if Path::new(&f.model).is_relative() && file.exists() => dir.join(&f.model),
+        _ => PathBuf::from(&f.model),
+    };
+    let model = crate::model::ModelFile::load(&path).map_err(Error::Input)?;
+    if let Some(h) = &f.horizon {
+        let ms = crate::duration::parse_ms(h).map_err(Error::Input)?;
+        if ms / 1000 != model.horizon_s {
+            return Err(Error::Input(format!(
+                "{}: forecast.horizon {h} but the model {} forecasts {} s ahead",
+                file.display(),
+                path.display(),
+                model.horizon_s
+            )));
+        }
+    }
+    let gate_window_s = match &f.gate_window {
+        Some(w) => crate::duration::parse_ms(w).map_err(Error::Input)? / 1000,
+        None => 3600,
+    };
+    Ok(Some(sim::ForecastSetup {
+        model: std::sync::Arc::new(model),
+        mode: f.mode,
+        max_mape_percent: f.max_mape_percent.unwrap_or(30.0),
+        gate_window_s,
+        label: path.display().to_string(),
+        scale: 1.0,
+        warmup: std::sync::Arc::new(Vec::new()),
+    }))
 }
 
 fn describe_trace(t: &Trace) -> String {

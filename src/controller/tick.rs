@@ -122,6 +122,7 @@ pub async fn tick(ctx: &TickContext<'_>, g: &Gathered<'_>, own: &History) -> (Re
             observations: observations.clone(),
             raw_recommendation: None,
             explain: true,
+            forecast: None,
         };
         let t = Instant::now();
         let d = decide(&input, before.clone());

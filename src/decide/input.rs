@@ -137,4 +137,17 @@ pub struct DecisionInput<'a> {
     pub raw_recommendation: Option<i32>,
     /// Spell out messages and labels (off in replays that keep only numbers).
     pub explain: bool,
+    /// The policy's metrics as a model forecasts them at its horizon.
+    pub forecast: Option<Forecast>,
+}
+
+/// A forecast, as observations of the policy's metrics at the horizon.
+#[derive(Clone, Debug)]
+pub struct Forecast {
+    pub observations: Vec<Observation>,
+    pub mode: crate::policy::ForecastMode,
+    /// What the reasons say, e.g. `forecast 1520 in 300s (models/web.json)`.
+    pub label: String,
+    /// The accuracy gate is closed: the reactive proposal stands, and the reasons say why.
+    pub gated: bool,
 }

@@ -18,8 +18,8 @@ pub use calculator::{ceil_to_i32, Tolerances};
 pub use explain::{Condition, Decision, Step};
 pub use history::{History, TimedReplicas};
 pub use input::{
-    zero_time, Container, ControllerConfig, DecisionInput, Observation, Pod, PodPhase, PodSample,
-    Time,
+    zero_time, Container, ControllerConfig, DecisionInput, Forecast, Observation, Pod, PodPhase,
+    PodSample, Time,
 };
 pub use normalize::{scale_down_limit, scale_up_limit};
 pub use proposals::Proposal;
@@ -33,6 +33,68 @@ use crate::policy::ResolvedBehavior;
 const ABLE: &str = "AbleToScale";
 const ACTIVE: &str = "ScalingActive";
 const LIMITED: &str = "ScalingLimited";
+
+/// The forecast step: in `max` mode the larger of the reactive proposal and
+/// what the forecast needs; in `predictive` mode the forecast's alone. A
+/// forecast whose metrics are invalid is ignored (the reactive proposal stands).
+fn forecast_step(
+    input: &DecisionInput,
+    decision: &mut Decision,
+    ex: Explain,
+    tolerances: Tolerances,
+    reactive: i32,
+    metric: String,
+) -> (i32, String) {
+    let Some(f) = input.forecast.as_ref() else {
+        return (reactive, metric);
+    };
+    if f.mode == crate::policy::ForecastMode::Off {
+        return (reactive, metric);
+    }
+    if f.gated {
+        decision
+            .steps
+            .push(ex.step("forecast", reactive, "ForecastGated", || f.label.clone()));
+        return (reactive, metric);
+    }
+    let ahead = DecisionInput {
+        observations: f.observations.clone(),
+        forecast: None,
+        ..input.clone()
+    };
+    let (_, combined) =
+        proposals::propose_all(&ahead, &input.policy.effective_metrics(), tolerances);
+    let Combined::Valid { replicas, .. } = combined else {
+        decision
+            .steps
+            .push(ex.step("forecast", reactive, "ForecastInvalid", || {
+                format!(
+                    "{}: no valid proposal; the reactive {reactive} stands",
+                    f.label
+                )
+            }));
+        return (reactive, metric);
+    };
+    let predictive = f.mode == crate::policy::ForecastMode::Predictive;
+    if predictive || replicas > reactive {
+        decision
+            .steps
+            .push(ex.step("forecast", replicas, "ForecastAhead", || {
+                format!("{} needs {replicas} (reactive {reactive})", f.label)
+            }));
+        (replicas, ex.msg(|| f.label.clone()))
+    } else {
+        decision
+            .steps
+            .push(ex.step("forecast", reactive, "ReactiveHigher", || {
+                format!(
+                    "{} needs {replicas}; the reactive {reactive} is higher",
+                    f.label
+                )
+            }));
+        (reactive, metric)
+    }
+}
 
 /// Runs the whole chain once: what the HPA's `reconcileAutoscaler` would decide
 /// for `input`, given and updating `history`.
@@ -162,7 +224,7 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
                         replicas,
                         tolerances,
                     ));
-                    (replicas, metric)
+                    forecast_step(input, &mut decision, ex, tolerances, replicas, metric)
                 }
             }
         }

@@ -134,6 +134,7 @@ impl Case {
             observations: self.obs.clone(),
             raw_recommendation: self.raw,
             explain: true,
+            forecast: None,
         };
         decide(&input, self.history.clone())
     }

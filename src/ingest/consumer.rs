@@ -201,11 +201,6 @@ impl Ingest {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
-            // The default (3 s) would not fit short session timeouts.
-            .set(
-                "heartbeat.interval.ms",
-                (cfg.session_timeout_ms / 3).max(100).to_string(),
-            )
             // The rebalance timeout: a group waits this long for members to
             // rejoin, so a crashed member must not hold it for the default 5 min.
             .set(
@@ -224,6 +219,13 @@ impl Ingest {
                 "fetch.message.max.bytes",
                 (cfg.max_message_bytes + 1024).to_string(),
             );
+        if cfg.session_timeout_ms < 6000 {
+            // The default heartbeat (3 s) does not fit a short session.
+            client.set(
+                "heartbeat.interval.ms",
+                (cfg.session_timeout_ms / 3).max(100).to_string(),
+            );
+        }
         for (k, v) in &cfg.properties {
             client.set(k, v);
         }

@@ -115,6 +115,44 @@ pub struct PolicySpec {
     /// How often to decide, in seconds (scalepilot extension; default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tick_seconds: Option<i32>,
+    /// Scale ahead of predictable load with a trained model (scalepilot extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<ForecastSpec>,
+}
+
+/// A policy's forecast: which model, how far ahead, how it combines with the
+/// reactive proposal, and when to stop trusting it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForecastSpec {
+    /// The model file (`scalepilot train --out`), relative to the policy file.
+    pub model: String,
+    /// How far ahead, e.g. `300s`; must equal the model's horizon. Default: the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<String>,
+    #[serde(default)]
+    pub mode: ForecastMode,
+    /// Fall back to reactive while the forecast's MAPE over `gateWindow`
+    /// exceeds this many percent (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_mape_percent: Option<f64>,
+    /// The window of the accuracy gate, e.g. `1h` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_window: Option<String>,
+}
+
+/// How the forecast combines with the reactive proposal.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ForecastMode {
+    /// The larger of the reactive proposal and what the forecast needs:
+    /// scale up ahead of load, scale down only when both agree.
+    #[default]
+    Max,
+    /// The forecast's proposal alone (the behavior chain still applies).
+    Predictive,
+    /// Ignore the forecast.
+    Off,
 }
 
 /// `CrossVersionObjectReference`.

@@ -80,6 +80,9 @@ pub fn validate_spec(spec: &PolicySpec, prefix: &str, require_target: bool) -> V
     for (i, m) in spec.metrics.iter().enumerate() {
         check_metric(&mut out, m, &format!("{prefix}.metrics[{i}]"));
     }
+    if let Some(f) = &spec.forecast {
+        check_forecast(&mut out, f, &format!("{prefix}.forecast"));
+    }
     if let Some(b) = &spec.behavior {
         if let Some(r) = &b.scale_up {
             check_rules(&mut out, r, &format!("{prefix}.behavior.scaleUp"));
@@ -255,6 +258,42 @@ fn check_metric(out: &mut Issues, m: &MetricSpec, path: &str) {
     }
     if let Some(st) = &m.stream {
         check_stream(out, st, &format!("{path}.stream"));
+    }
+}
+
+fn check_forecast(out: &mut Issues, f: &crate::policy::ForecastSpec, path: &str) {
+    if f.model.trim().is_empty() {
+        out.add(
+            format!("{path}.model"),
+            "Required value: a model file (scalepilot train --out)",
+        );
+    }
+    let durations = [
+        ("horizon", &f.horizon, 1_000, 86_400_000),
+        ("gateWindow", &f.gate_window, 60_000, 604_800_000),
+    ];
+    for (field, value, lo, hi) in durations {
+        let Some(v) = value else { continue };
+        match crate::duration::parse_ms(v) {
+            Err(e) => out.add(format!("{path}.{field}"), format!("Invalid value: {e}")),
+            Ok(ms) if !(lo..=hi).contains(&ms) => out.add(
+                format!("{path}.{field}"),
+                format!(
+                    "Invalid value: {v:?}: must be between {}s and {}s",
+                    lo / 1000,
+                    hi / 1000
+                ),
+            ),
+            _ => {}
+        }
+    }
+    if let Some(m) = f.max_mape_percent {
+        if !(m > 0.0 && m <= 1000.0) {
+            out.add(
+                format!("{path}.maxMapePercent"),
+                format!("Invalid value: {m}: must be above 0 and at most 1000"),
+            );
+        }
     }
 }
 

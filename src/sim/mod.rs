@@ -15,7 +15,7 @@ mod workload;
 
 pub use load::{load_at, Interpolation, LoadCursor};
 pub use plot::{plot, PlotFormat};
-pub use runner::{needed, oracle, replay, Autoscaler, Replay, World};
+pub use runner::{needed, oracle, replay, Autoscaler, ForecastSetup, Replay, World};
 pub use score::{largest_rise, Rise, ScoreKeeper, Scorecard};
 pub use trace::Trace;
 pub use workload::Workload;
@@ -109,6 +109,8 @@ impl Default for SimConfig {
 pub struct NamedPolicy {
     pub name: String,
     pub spec: PolicySpec,
+    /// Its model, when it forecasts.
+    pub forecast: Option<ForecastSetup>,
 }
 
 /// The outcome of a run: the (possibly rescaled) trace, the world, and one
@@ -133,8 +135,8 @@ pub fn run(
     cfg: &SimConfig,
     mut on_decision: impl FnMut(&str, i64, &Decision),
 ) -> Result<Outcome> {
-    let (trace, capacity) = match cfg.capacity {
-        Capacity::PerReplica(c) => (trace, c),
+    let (trace, capacity, scale) = match cfg.capacity {
+        Capacity::PerReplica(c) => (trace, c, 1.0),
         Capacity::Auto(n) => {
             let p99 = trace.quantile(0.99);
             if p99 <= 0.0 {
@@ -144,7 +146,7 @@ pub fn run(
                 )));
             }
             let k = f64::from(n) * AUTO_UNITS_PER_REPLICA / p99;
-            (trace.scaled(k), AUTO_UNITS_PER_REPLICA)
+            (trace.scaled(k), AUTO_UNITS_PER_REPLICA, k)
         }
     };
     let world = World {
@@ -170,6 +172,7 @@ pub fn run(
             metric_delay_s: cfg.metric_delay_s,
             poll_s: None,
             cooldown_s: None,
+            forecast: p.forecast.clone().map(|f| ForecastSetup { scale, ..f }),
         })
         .collect();
     for b in &cfg.baselines {
@@ -229,12 +232,14 @@ pub fn hpa_baseline(min: i32, max: i32, target: i32) -> Autoscaler {
             }],
             behavior: None,
             tick_seconds: None,
+            forecast: None,
         },
         controller: ControllerConfig::default(),
         tick_s: 15,
         metric_delay_s: 40,
         poll_s: None,
         cooldown_s: None,
+        forecast: None,
     }
 }
 
@@ -272,12 +277,14 @@ pub fn keda_baseline(min: i32, max: i32, target_pct: i32, capacity: f64) -> Auto
             }],
             behavior: None,
             tick_seconds: None,
+            forecast: None,
         },
         controller: ControllerConfig::default(),
         tick_s: 15,
         metric_delay_s: 0,
         poll_s: Some(30),
         cooldown_s: Some(300),
+        forecast: None,
     }
 }
 

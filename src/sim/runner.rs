@@ -45,6 +45,23 @@ pub struct Autoscaler {
     pub poll_s: Option<i64>,
     /// KEDA-style: after this long without load, go straight to the minimum.
     pub cooldown_s: Option<i64>,
+    /// A predictive policy's model.
+    pub forecast: Option<ForecastSetup>,
+}
+
+/// A policy's forecast in a replay.
+#[derive(Clone, Debug)]
+pub struct ForecastSetup {
+    pub model: std::sync::Arc<crate::model::ModelFile>,
+    pub mode: crate::policy::ForecastMode,
+    pub max_mape_percent: f64,
+    pub gate_window_s: i64,
+    /// Names the model in the reasons.
+    pub label: String,
+    /// Trace units per model unit (the run may rescale the trace).
+    pub scale: f64,
+    /// The trace before the replayed part, in model units: the model's past.
+    pub warmup: std::sync::Arc<Vec<(i64, f64)>>,
 }
 
 /// What one replay produced.
@@ -94,6 +111,18 @@ pub fn replay(
     let mut last_active = start;
     let metrics = a.spec.effective_metrics();
     let needs_pods = metrics.iter().any(|m| !is_average_value_total(m));
+    let mut forecaster = a.forecast.as_ref().map(|f| {
+        let mut fc = crate::model::Forecaster::new(f.model.clone());
+        for &(t, v) in f.warmup.iter() {
+            fc.observe(t, v);
+        }
+        (
+            fc,
+            crate::model::AccuracyGate::new(f.max_mape_percent, f.gate_window_s),
+            f,
+            i64::MIN,
+        )
+    });
 
     let mut t = start;
     while t < end {
@@ -130,8 +159,40 @@ pub fn replay(
                     } else {
                         (Cow::Owned(Vec::new()), &[][..])
                     };
-                    let observations =
-                        observe(&metrics, world, seen_load, seen_ready, sampled, seen_t);
+                    let observations = observe(
+                        &metrics, world, seen_load, seen_ready, sampled, seen_t, true,
+                    );
+                    let forecast = forecaster.as_mut().and_then(|(fc, gate, f, last_due)| {
+                        let raw = seen_load / f.scale;
+                        fc.observe(seen_t, raw);
+                        gate.actual(seen_t, raw);
+                        let (due, value) = fc.forecast()?;
+                        if due != *last_due {
+                            gate.forecast(due, value - f.model.margin);
+                            *last_due = due;
+                        }
+                        let ahead = value * f.scale;
+                        let gated = !gate.is_open();
+                        let label = if !world.explain {
+                            String::new()
+                        } else if gated {
+                            format!(
+                                "forecast gated off: MAPE {:.0}% over the last {} s exceeds {:.0}% ({})",
+                                gate.mape().unwrap_or(0.0),
+                                f.gate_window_s,
+                                f.max_mape_percent,
+                                f.label
+                            )
+                        } else {
+                            format!("forecast {ahead:.1} in {} s ({})", due - seen_t, f.label)
+                        };
+                        Some(crate::decide::Forecast {
+                            observations: observe(&metrics, world, ahead, seen_ready.max(1), sampled, seen_t, false),
+                            mode: f.mode,
+                            label,
+                            gated,
+                        })
+                    });
                     let input = DecisionInput {
                         now: time(t),
                         policy: &a.spec,
@@ -142,6 +203,7 @@ pub fn replay(
                         observations,
                         raw_recommendation: None,
                         explain: world.explain,
+                        forecast,
                     };
                     let mut decision = decide(&input, std::mem::take(&mut history));
                     on_decision(t, &decision);
@@ -197,6 +259,7 @@ fn observe(
     ready: usize,
     sampled: &[Pod],
     at: i64,
+    saturate: bool,
 ) -> Vec<Observation> {
     let per_pod = |value_milli: i64, container: Option<&str>| -> BTreeMap<String, PodSample> {
         sampled
@@ -229,7 +292,12 @@ fn observe(
                         _ => (String::new(), None),
                     };
                     let util = if ready > 0 {
-                        (load / (ready as f64 * world.capacity)).min(1.0)
+                        let u = load / (ready as f64 * world.capacity);
+                        if saturate {
+                            u.min(1.0)
+                        } else {
+                            u
+                        }
                     } else {
                         0.0
                     };

@@ -12,6 +12,7 @@ fn policy(name: &str, yaml: &str) -> NamedPolicy {
     NamedPolicy {
         name: name.into(),
         spec: spec(yaml),
+        forecast: None,
     }
 }
 
@@ -280,4 +281,93 @@ fn capacity_parsing() {
     assert!("auto:0".parse::<Capacity>().is_err());
     assert!("-1".parse::<Capacity>().is_err());
     assert!("auto:x".parse::<Capacity>().is_err());
+}
+
+#[test]
+fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
+    use crate::model::{
+        dataset, train, FeatureSpec, ModelFile, Series, TrainingSummary, FORMAT_VERSION,
+    };
+    // Ten days of a daily jump from 100 to 600 units at 60 s steps; train on the first seven.
+    let day = 1440usize;
+    let load = |k: usize| {
+        if (600..900).contains(&(k % day)) {
+            600.0
+        } else {
+            100.0
+        }
+    };
+    let values: Vec<f64> = (0..10 * day).map(load).collect();
+    let ts: Vec<i64> = (0..values.len() as i64).map(|k| k * 60).collect();
+    let spec = FeatureSpec::new(60, 5);
+    let d = dataset(
+        &spec,
+        &[Series {
+            t0: 0,
+            values: &values[..7 * day],
+        }],
+    );
+    let t = train(&d, &spec, || {}).unwrap();
+    let model = ModelFile {
+        format_version: FORMAT_VERSION,
+        kind: t.params.name(),
+        features: spec,
+        horizon_s: 300,
+        training: TrainingSummary {
+            sources: vec![],
+            hash: String::new(),
+            start: 0,
+            end: 0,
+            interval_s: 60,
+            samples: 0,
+            rows: d.rows.len(),
+        },
+        validation: t.folds,
+        candidates: t.candidates,
+        margin: t.margin,
+        params: t.params,
+    };
+    let past: Vec<(i64, f64)> = ts[..7 * day]
+        .iter()
+        .copied()
+        .zip(values[..7 * day].iter().copied())
+        .collect();
+    let replayed = Trace::new(
+        "ramp".into(),
+        ts[7 * day..].to_vec(),
+        values[7 * day..].to_vec(),
+    );
+    let reactive = policy("reactive", STREAM);
+    let mut predictive = policy("predictive", STREAM);
+    predictive.forecast = Some(ForecastSetup {
+        model: std::sync::Arc::new(model),
+        mode: crate::policy::ForecastMode::Max,
+        max_mape_percent: 30.0,
+        gate_window_s: 3600,
+        label: "ramp model".into(),
+        scale: 1.0,
+        warmup: std::sync::Arc::new(past),
+    });
+    let mut c = cfg(100.0);
+    c.baselines = vec![];
+    c.explain = true;
+    let mut ahead = 0;
+    let out = run(replayed, &[reactive, predictive], &c, |name, _, d| {
+        if name == "predictive"
+            && d.steps
+                .iter()
+                .any(|s| s.reason == "ForecastAhead" && s.message.contains("ramp model"))
+        {
+            ahead += 1;
+        }
+    })
+    .unwrap();
+    let (r, p) = (&out.replays[0].score, &out.replays[1].score);
+    assert!(ahead > 0, "no decision was made ahead of load");
+    assert!(
+        p.under_provisioned_pct < r.under_provisioned_pct,
+        "predictive {} % vs reactive {} % under-provisioned",
+        p.under_provisioned_pct,
+        r.under_provisioned_pct
+    );
 }

@@ -1,0 +1,21 @@
+//! Learned forecasts: feature construction without look-ahead, model kinds
+//! behind one trait (ridge regression with `linfa-elasticnet`, and the
+//! seasonal-naive and last-value baselines), rolling-origin cross-validation,
+//! the versioned model file, the accuracy gate, and a forecaster that runs a
+//! model over a live or replayed series.
+//!
+//! Pure: imports serde and linfa; never `kube` or `rdkafka`.
+
+mod features;
+mod file;
+mod forecaster;
+mod gate;
+mod kinds;
+mod train;
+
+pub use features::{ewma_series, FeatureSpec};
+pub use file::{data_hash, ModelFile, TrainingSummary, FORMAT_VERSION};
+pub use forecaster::Forecaster;
+pub use gate::AccuracyGate;
+pub use kinds::{fit_ridge, Model, Params, Scaling};
+pub use train::{dataset, train, Dataset, Errors, FoldReport, Series, Trained};

@@ -1,0 +1,182 @@
+//! Training: feature rows from regular series, time-series cross-validation
+//! with a rolling origin (each fold trains only on what precedes it, with a
+//! gap of one horizon so no target leaks), the model kind with the lowest
+//! mean validation MAE, and a safety margin: the 90th percentile of the
+//! out-of-sample residuals, so that under-forecasting is rare by design.
+
+use serde::{Deserialize, Serialize};
+
+use super::features::{ewma_series, FeatureSpec};
+use super::kinds::{fit_ridge, Params};
+
+/// A regular series: `values[k]` at `t0 + k·step_s`.
+pub struct Series<'a> {
+    pub t0: i64,
+    pub values: &'a [f64],
+}
+
+/// Errors of one forecaster on one fold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Errors {
+    pub mae: f64,
+    /// Percent, over targets that are not zero.
+    pub mape: f64,
+    /// MAE over the in-sample MAE of the seasonal-naive forecast.
+    pub mase: f64,
+}
+
+/// One validation fold: the model against the two baselines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoldReport {
+    pub fold: usize,
+    pub train_rows: usize,
+    pub validation_rows: usize,
+    pub model: Errors,
+    pub seasonal_naive: Errors,
+    pub last_value: Errors,
+}
+
+/// Rows and targets of every series, in time order.
+pub struct Dataset {
+    pub rows: Vec<Vec<f64>>,
+    pub targets: Vec<f64>,
+}
+
+pub fn dataset(spec: &FeatureSpec, series: &[Series]) -> Dataset {
+    let mut d = Dataset {
+        rows: Vec::new(),
+        targets: Vec::new(),
+    };
+    for s in series {
+        let e = ewma_series(s.values);
+        let last = s.values.len().saturating_sub(spec.horizon_steps);
+        for (i, &ewma) in e.iter().enumerate().take(last) {
+            if let Some(row) = spec.row(s.values, i, s.t0, ewma) {
+                d.rows.push(row);
+                d.targets.push(s.values[i + spec.horizon_steps]);
+            }
+        }
+    }
+    d
+}
+
+fn errors(pred: &[f64], actual: &[f64], scale: f64) -> Errors {
+    let n = pred.len().max(1) as f64;
+    let mae = pred
+        .iter()
+        .zip(actual)
+        .map(|(p, a)| (p - a).abs())
+        .sum::<f64>()
+        / n;
+    let nonzero: Vec<(f64, f64)> = pred
+        .iter()
+        .zip(actual)
+        .filter(|(_, a)| a.abs() > 1e-9)
+        .map(|(p, a)| (*p, *a))
+        .collect();
+    let mape = 100.0
+        * nonzero
+            .iter()
+            .map(|(p, a)| ((p - a) / a).abs())
+            .sum::<f64>()
+        / nonzero.len().max(1) as f64;
+    Errors {
+        mae,
+        mape,
+        mase: if scale > 0.0 { mae / scale } else { f64::NAN },
+    }
+}
+
+/// Penalties tried for ridge.
+const PENALTIES: [f64; 2] = [0.003, 0.03];
+const FOLDS: usize = 4;
+
+/// What training produced.
+pub struct Trained {
+    pub params: Params,
+    pub folds: Vec<FoldReport>,
+    pub margin: f64,
+    /// Mean validation MAE of every candidate, by name.
+    pub candidates: Vec<(String, f64)>,
+}
+
+/// Cross-validates every candidate, picks the best, refits it on all rows.
+pub fn train(
+    d: &Dataset,
+    spec: &FeatureSpec,
+    mut progress: impl FnMut(),
+) -> Result<Trained, String> {
+    let n = d.rows.len();
+    if n < 50 * (FOLDS + 1) {
+        return Err(format!(
+            "{n} training rows: too few for {FOLDS} folds (need {})",
+            50 * (FOLDS + 1)
+        ));
+    }
+    let chunk = n / (FOLDS + 1);
+    let mut candidates: Vec<Params> = vec![Params::SeasonalNaive, Params::LastValue];
+    let names: Vec<String> = PENALTIES
+        .iter()
+        .map(|p| format!("ridge(penalty={p})"))
+        .chain(candidates.iter().map(Params::name))
+        .collect();
+    let mut mae_sum = vec![0.0; names.len()];
+    let mut residuals_by: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut folds = Vec::new();
+    for k in 0..FOLDS {
+        let val = (k + 1) * chunk..((k + 2) * chunk).min(n);
+        let train_end = val.start.saturating_sub(spec.horizon_steps);
+        let (rows, y) = (&d.rows[..train_end], &d.targets[..train_end]);
+        let actual = &d.targets[val.clone()];
+        let seasonal: Vec<f64> = d.rows[..train_end].iter().map(|r| r[8]).collect();
+        let scale = errors(&seasonal, y, 1.0).mae;
+        let mut fold_models: Vec<Params> = PENALTIES
+            .iter()
+            .map(|&p| fit_ridge(rows, y, p))
+            .collect::<Result<_, _>>()?;
+        fold_models.extend(candidates.iter().cloned());
+        let mut per = Vec::new();
+        for (c, params) in fold_models.iter().enumerate() {
+            let m = params.model();
+            let pred: Vec<f64> = d.rows[val.clone()].iter().map(|r| m.predict(r)).collect();
+            let e = errors(&pred, actual, scale);
+            mae_sum[c] += e.mae;
+            residuals_by[c].extend(actual.iter().zip(&pred).map(|(a, p)| a - p));
+            per.push(e);
+        }
+        let best_ridge = (0..PENALTIES.len())
+            .min_by(|&a, &b| per[a].mae.total_cmp(&per[b].mae))
+            .unwrap_or(0);
+        folds.push(FoldReport {
+            fold: k + 1,
+            train_rows: train_end,
+            validation_rows: val.len(),
+            model: per[best_ridge].clone(),
+            seasonal_naive: per[PENALTIES.len()].clone(),
+            last_value: per[PENALTIES.len() + 1].clone(),
+        });
+        progress();
+    }
+    let best = (0..names.len())
+        .min_by(|&a, &b| mae_sum[a].total_cmp(&mae_sum[b]))
+        .unwrap_or(0);
+    let params = if best < PENALTIES.len() {
+        fit_ridge(&d.rows, &d.targets, PENALTIES[best])?
+    } else {
+        candidates.swap_remove(best - PENALTIES.len())
+    };
+    progress();
+    let mut res = std::mem::take(&mut residuals_by[best]);
+    res.sort_by(f64::total_cmp);
+    let margin = res[((res.len() - 1) as f64 * 0.9) as usize].max(0.0);
+    Ok(Trained {
+        params,
+        folds,
+        margin,
+        candidates: names
+            .into_iter()
+            .zip(mae_sum.iter().map(|s| s / FOLDS as f64))
+            .collect(),
+    })
+}
