@@ -45,7 +45,7 @@ for trace in "$TRACES"/*.csv; do
   train_s=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
   policy reactive 80 "" > "$WORK/reactive.yaml"
   # The forecast (with its margin) scales ahead of load, so the reactive part runs hotter.
-  policy predictive "${PREDICTIVE_TARGET:-90}" "  forecast: {model: $name.json, mode: max}" > "$WORK/predictive.yaml"
+  policy predictive "${PREDICTIVE_TARGET:-85}" "  forecast: {model: $name.json, mode: max}" > "$WORK/predictive.yaml"
   "$BIN" simulate --trace "$trace" --from-fraction 0.6 --policy "$WORK/reactive.yaml" \
     --policy "$WORK/predictive.yaml" --baseline hpa,oracle --json > "$WORK/$name.sim.json"
   python3 - "$WORK/$name.sim.json" "$WORK/$name.json" "$name" "$train_s" <<'PY'
