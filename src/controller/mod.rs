@@ -8,6 +8,7 @@
 mod actuate;
 mod cluster;
 mod feed;
+mod forecast;
 pub mod history;
 mod leader;
 mod objects;
@@ -143,6 +144,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
     cluster.watch(&namespaces(&policies));
 
     let mut histories: HashMap<String, History> = HashMap::new();
+    let mut forecasts: HashMap<String, Option<forecast::ForecastState>> = HashMap::new();
     let mut due: HashMap<String, Instant> = HashMap::new();
     let mut warned: BTreeSet<String> = BTreeSet::new();
     let mut last_reload = Instant::now();
@@ -161,6 +163,8 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
                 let _ = plans.send(plan_for(&in_force(&policies)));
                 cluster.watch(&namespaces(&policies));
                 due.retain(|k, _| policies.policies().contains_key(k));
+                // Models are reloaded with the policies (their state starts over).
+                forecasts.clear();
             }
         }
         metrics
@@ -214,8 +218,17 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
                 leadership: &leadership,
             };
             let own = histories.remove(key).unwrap_or_default();
+            let fs = forecasts.entry(key.clone()).or_insert_with(|| {
+                forecast::load(policies.source(key), policy.spec.forecast.as_ref()).unwrap_or_else(|e| {
+                    tracing::error!(target = %key, error = %e, "forecast model not loaded: the policy stays reactive");
+                    metrics.policy_errors.inc();
+                    None
+                })
+            });
             let span = tracing::info_span!("tick", target = %key, leader);
-            let (record, kept) = tick::tick(&ctx, &gathered, &own).instrument(span).await;
+            let (record, kept) = tick::tick(&ctx, &gathered, &own, fs.as_mut())
+                .instrument(span)
+                .await;
             histories.insert(key.clone(), kept);
             if let (Some(h), true) = (&hpa, leader && !cfg.dry_run) {
                 if warned.insert(format!("hpa {key}")) {

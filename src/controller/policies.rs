@@ -32,6 +32,8 @@ pub struct PolicySet {
     files: BTreeMap<PathBuf, FileState>,
     /// Policies in force, by target key (`namespace/name`).
     in_force: BTreeMap<String, ScalingPolicy>,
+    /// The file each policy in force came from.
+    sources: BTreeMap<String, PathBuf>,
 }
 
 impl PolicySet {
@@ -40,7 +42,13 @@ impl PolicySet {
             dir: dir.to_path_buf(),
             files: BTreeMap::new(),
             in_force: BTreeMap::new(),
+            sources: BTreeMap::new(),
         }
+    }
+
+    /// The file the policy for `key` came from.
+    pub fn source(&self, key: &str) -> Option<&Path> {
+        self.sources.get(key).map(PathBuf::as_path)
     }
 
     /// Policies in force, by target key.
@@ -97,6 +105,7 @@ impl PolicySet {
         }
         self.files = seen;
         let mut in_force: BTreeMap<String, ScalingPolicy> = BTreeMap::new();
+        let mut sources = BTreeMap::new();
         for (path, st) in &self.files {
             for p in &st.good {
                 let Some(key) = target_key(p) else { continue };
@@ -107,11 +116,13 @@ impl PolicySet {
                     ));
                     continue;
                 }
+                sources.insert(key.clone(), path.clone());
                 in_force.insert(key, p.clone());
             }
         }
         out.changed = in_force != self.in_force;
         self.in_force = in_force;
+        self.sources = sources;
         out
     }
 }

@@ -77,7 +77,12 @@ pub struct Gathered<'a> {
 }
 
 /// Runs one tick; returns the record and the history to keep.
-pub async fn tick(ctx: &TickContext<'_>, g: &Gathered<'_>, own: &History) -> (Record, History) {
+pub async fn tick(
+    ctx: &TickContext<'_>,
+    g: &Gathered<'_>,
+    own: &History,
+    forecast: Option<&mut super::forecast::ForecastState>,
+) -> (Record, History) {
     let started = Instant::now();
     let persisted = annotation(&g.deployment.metadata, ANNOTATION).and_then(|v| {
         history::decode(v)
@@ -111,6 +116,23 @@ pub async fn tick(ctx: &TickContext<'_>, g: &Gathered<'_>, own: &History) -> (Re
                 .set(v as f64 / 1000.0);
         }
     }
+    let forecast = forecast.and_then(|fs| {
+        let out = fs.step(ctx.now.timestamp(), &observations);
+        ctx.metrics
+            .forecast_fallback
+            .with_label_values(&[g.key])
+            .set(i64::from(fs.gated()));
+        out
+    });
+    let forecast = forecast.map(|(f, ahead)| {
+        if let Some(o) = observations.first() {
+            ctx.metrics
+                .forecast
+                .with_label_values(&[g.key, o.name.as_str()])
+                .set(ahead);
+        }
+        f
+    });
     let run = |current: i32, status: i32| {
         let input = DecisionInput {
             now: ctx.now,
@@ -122,7 +144,7 @@ pub async fn tick(ctx: &TickContext<'_>, g: &Gathered<'_>, own: &History) -> (Re
             observations: observations.clone(),
             raw_recommendation: None,
             explain: true,
-            forecast: None,
+            forecast: forecast.clone(),
         };
         let t = Instant::now();
         let d = decide(&input, before.clone());

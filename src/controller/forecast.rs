@@ -1,0 +1,187 @@
+//! Forecasts in the live controller: per predictive policy, its model (loaded
+//! relative to the policy file; a model that cannot be loaded is an error in
+//! the log and the policy stays reactive), a forecaster fed with the observed
+//! value of the policy's first metric on every tick, and the accuracy gate.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::decide::{Forecast, Observation};
+use crate::model::{AccuracyGate, Forecaster, ModelFile};
+use crate::policy::{ForecastMode, ForecastSpec};
+
+/// The forecast state of one target.
+pub struct ForecastState {
+    spec: ForecastSpec,
+    forecaster: Forecaster,
+    gate: AccuracyGate,
+    last_due: i64,
+    label: String,
+}
+
+/// Loads the model of a policy's forecast block; `Ok(None)` when it has none.
+pub fn load(
+    policy_file: Option<&Path>,
+    spec: Option<&ForecastSpec>,
+) -> Result<Option<ForecastState>, String> {
+    let Some(f) = spec.filter(|f| f.mode != ForecastMode::Off) else {
+        return Ok(None);
+    };
+    let path = match policy_file.and_then(Path::parent) {
+        Some(dir) if Path::new(&f.model).is_relative() => dir.join(&f.model),
+        _ => Path::new(&f.model).to_path_buf(),
+    };
+    let model = ModelFile::load(&path)?;
+    if let Some(h) = &f.horizon {
+        let ms = crate::duration::parse_ms(h)?;
+        if ms / 1000 != model.horizon_s {
+            return Err(format!(
+                "forecast.horizon {h}, but {} forecasts {} s ahead",
+                path.display(),
+                model.horizon_s
+            ));
+        }
+    }
+    let window_s = match &f.gate_window {
+        Some(w) => crate::duration::parse_ms(w)? / 1000,
+        None => 3600,
+    };
+    Ok(Some(ForecastState {
+        spec: f.clone(),
+        forecaster: Forecaster::new(Arc::new(model)),
+        gate: AccuracyGate::new(f.max_mape_percent.unwrap_or(30.0), window_s),
+        last_due: i64::MIN,
+        label: path.display().to_string(),
+    }))
+}
+
+/// The total an observation measures: the sum of an External metric's
+/// values, an Object metric's value, or the sum over pods.
+fn total(o: &Observation) -> Option<f64> {
+    let milli = if !o.values.is_empty() {
+        o.values.iter().sum::<i64>()
+    } else if let Some(v) = o.value {
+        v
+    } else if !o.pods.is_empty() {
+        o.pods.values().filter_map(|p| p.value).sum()
+    } else {
+        return None;
+    };
+    Some(milli as f64 / 1000.0)
+}
+
+/// The observation scaled to a forecast total.
+fn scaled(o: &Observation, now: f64, ahead: f64) -> Observation {
+    let milli = (ahead * 1000.0).round() as i64;
+    let mut f = o.clone();
+    if !f.values.is_empty() {
+        f.values = vec![milli];
+    } else if f.value.is_some() {
+        f.value = Some(milli);
+    } else if now > 0.0 {
+        let k = ahead / now;
+        for p in f.pods.values_mut() {
+            p.value = p.value.map(|v| (v as f64 * k).round() as i64);
+            for c in p.containers.values_mut() {
+                *c = (*c as f64 * k).round() as i64;
+            }
+        }
+    }
+    f
+}
+
+impl ForecastState {
+    /// Feeds the value observed at `now_s` and returns the forecast input for
+    /// the decision, with the forecast value (for the metrics) and whether the gate is closed.
+    pub fn step(&mut self, now_s: i64, observations: &[Observation]) -> Option<(Forecast, f64)> {
+        let first = observations.first().filter(|o| o.error.is_none())?;
+        let now = total(first)?;
+        self.forecaster.observe(now_s, now);
+        self.gate.actual(now_s, now);
+        let (due, ahead) = self.forecaster.forecast()?;
+        if due != self.last_due {
+            self.gate
+                .forecast(due, ahead - self.forecaster.model.margin);
+            self.last_due = due;
+        }
+        let gated = !self.gate.is_open();
+        let label = if gated {
+            format!(
+                "forecast gated off: MAPE {:.0}% exceeds {:.0}% ({})",
+                self.gate.mape().unwrap_or(0.0),
+                self.spec.max_mape_percent.unwrap_or(30.0),
+                self.label
+            )
+        } else {
+            format!("forecast {ahead:.1} in {} s ({})", due - now_s, self.label)
+        };
+        let mut ahead_obs: Vec<Observation> = observations.to_vec();
+        ahead_obs[0] = scaled(first, now, ahead);
+        Some((
+            Forecast {
+                observations: ahead_obs,
+                mode: self.spec.mode,
+                label,
+                gated,
+            },
+            ahead,
+        ))
+    }
+
+    pub fn gated(&self) -> bool {
+        !self.gate.is_open()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::MetricSourceType;
+
+    fn external(v: f64) -> Observation {
+        Observation {
+            source_type: MetricSourceType::External,
+            name: "load".into(),
+            pods: Default::default(),
+            value: None,
+            values: vec![(v * 1000.0) as i64],
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_shipped_model_forecasts_after_its_warm_up() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/x.yaml");
+        let spec = ForecastSpec {
+            model: "../models/diurnal-5m.json".into(),
+            horizon: Some("300s".into()),
+            mode: ForecastMode::Max,
+            max_mape_percent: None,
+            gate_window: None,
+        };
+        let mut fs = load(Some(&dir), Some(&spec)).unwrap().unwrap();
+        let mut got = None;
+        for k in 0..20 {
+            got = fs.step(1_800_000_000 + k * 60, &[external(500.0)]);
+        }
+        let (f, ahead) = got.expect("a forecast after 15 steps");
+        assert!(ahead > 0.0 && !f.gated);
+        assert_eq!(
+            f.observations[0].values,
+            vec![(ahead * 1000.0).round() as i64]
+        );
+        assert!(f.label.contains("diurnal-5m.json"), "{}", f.label);
+
+        let wrong = ForecastSpec {
+            horizon: Some("600s".into()),
+            ..spec.clone()
+        };
+        let err = |s: &ForecastSpec| load(Some(&dir), Some(s)).err().unwrap_or_default();
+        assert!(err(&wrong).contains("300 s ahead"), "{}", err(&wrong));
+        let missing = ForecastSpec {
+            model: "nope.json".into(),
+            ..spec
+        };
+        assert!(err(&missing).contains("nope.json"), "{}", err(&missing));
+    }
+}
