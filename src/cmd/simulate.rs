@@ -194,38 +194,10 @@ fn forecast_setup(
     file: &Path,
     spec: &crate::policy::PolicySpec,
 ) -> Result<Option<sim::ForecastSetup>> {
-    let Some(f) = &spec.forecast else {
-        return Ok(None);
-    };
-    if f.mode == crate::policy::ForecastMode::Off {
-        return Ok(None);
-    }
-    let path = match file.parent() {
-        Some(dir) if Path::new(&f.model).is_relative() && file.exists() => dir.join(&f.model),
-        _ => PathBuf::from(&f.model),
-    };
-    let model = crate::model::ModelFile::load(&path).map_err(Error::Input)?;
-    if let Some(h) = &f.horizon {
-        let ms = crate::duration::parse_ms(h).map_err(Error::Input)?;
-        if ms / 1000 != model.horizon_s {
-            return Err(Error::Input(format!(
-                "{}: forecast.horizon {h} but the model {} forecasts {} s ahead",
-                file.display(),
-                path.display(),
-                model.horizon_s
-            )));
-        }
-    }
-    let gate_window_s = match &f.gate_window {
-        Some(w) => crate::duration::parse_ms(w).map_err(Error::Input)? / 1000,
-        None => 3600,
-    };
-    Ok(Some(sim::ForecastSetup {
-        model: std::sync::Arc::new(model),
-        mode: f.mode,
-        max_mape_percent: f.max_mape_percent.unwrap_or(30.0),
-        gate_window_s,
-        label: path.display().to_string(),
+    let loaded = crate::model::PolicyModel::load(Some(file), spec.forecast.as_ref())
+        .map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
+    Ok(loaded.map(|m| sim::ForecastSetup {
+        model: m,
         scale: 1.0,
         warmup: std::sync::Arc::new(Vec::new()),
     }))

@@ -3,20 +3,17 @@
 //! the log and the policy stays reactive), a forecaster fed with the observed
 //! value of the policy's first metric on every tick, and the accuracy gate.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use crate::decide::{Forecast, Observation};
-use crate::model::{AccuracyGate, Forecaster, ModelFile};
-use crate::policy::{ForecastMode, ForecastSpec};
+use crate::model::{AccuracyGate, Forecaster, PolicyModel};
+use crate::policy::ForecastSpec;
+use std::path::Path;
 
 /// The forecast state of one target.
 pub struct ForecastState {
-    spec: ForecastSpec,
+    setup: PolicyModel,
     forecaster: Forecaster,
     gate: AccuracyGate,
     last_due: i64,
-    label: String,
 }
 
 /// Loads the model of a policy's forecast block; `Ok(None)` when it has none.
@@ -24,35 +21,14 @@ pub fn load(
     policy_file: Option<&Path>,
     spec: Option<&ForecastSpec>,
 ) -> Result<Option<ForecastState>, String> {
-    let Some(f) = spec.filter(|f| f.mode != ForecastMode::Off) else {
-        return Ok(None);
-    };
-    let path = match policy_file.and_then(Path::parent) {
-        Some(dir) if Path::new(&f.model).is_relative() => dir.join(&f.model),
-        _ => Path::new(&f.model).to_path_buf(),
-    };
-    let model = ModelFile::load(&path)?;
-    if let Some(h) = &f.horizon {
-        let ms = crate::duration::parse_ms(h)?;
-        if ms / 1000 != model.horizon_s {
-            return Err(format!(
-                "forecast.horizon {h}, but {} forecasts {} s ahead",
-                path.display(),
-                model.horizon_s
-            ));
-        }
-    }
-    let window_s = match &f.gate_window {
-        Some(w) => crate::duration::parse_ms(w)? / 1000,
-        None => 3600,
-    };
-    Ok(Some(ForecastState {
-        spec: f.clone(),
-        forecaster: Forecaster::new(Arc::new(model)),
-        gate: AccuracyGate::new(f.max_mape_percent.unwrap_or(30.0), window_s),
-        last_due: i64::MIN,
-        label: path.display().to_string(),
-    }))
+    Ok(
+        PolicyModel::load(policy_file, spec)?.map(|setup| ForecastState {
+            forecaster: Forecaster::new(setup.model.clone()),
+            gate: AccuracyGate::new(setup.max_mape_percent, setup.gate_window_s),
+            last_due: i64::MIN,
+            setup,
+        }),
+    )
 }
 
 /// The total an observation measures: the sum of an External metric's
@@ -109,18 +85,22 @@ impl ForecastState {
             format!(
                 "forecast gated off: MAPE {:.0}% exceeds {:.0}% ({})",
                 self.gate.mape().unwrap_or(0.0),
-                self.spec.max_mape_percent.unwrap_or(30.0),
-                self.label
+                self.setup.max_mape_percent,
+                self.setup.label
             )
         } else {
-            format!("forecast {ahead:.1} in {} s ({})", due - now_s, self.label)
+            format!(
+                "forecast {ahead:.1} in {} s ({})",
+                due - now_s,
+                self.setup.label
+            )
         };
         let mut ahead_obs: Vec<Observation> = observations.to_vec();
         ahead_obs[0] = scaled(first, now, ahead);
         Some((
             Forecast {
                 observations: ahead_obs,
-                mode: self.spec.mode,
+                mode: self.setup.mode,
                 label,
                 gated,
             },
@@ -136,7 +116,7 @@ impl ForecastState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::MetricSourceType;
+    use crate::policy::{ForecastMode, MetricSourceType};
 
     fn external(v: f64) -> Observation {
         Observation {
@@ -151,7 +131,7 @@ mod tests {
 
     #[test]
     fn the_shipped_model_forecasts_after_its_warm_up() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/x.yaml");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/web-cpu.yaml");
         let spec = ForecastSpec {
             model: "../models/diurnal-5m.json".into(),
             horizon: Some("300s".into()),

@@ -11,6 +11,7 @@ mod file;
 mod forecaster;
 mod gate;
 mod kinds;
+mod policy;
 mod train;
 
 pub use features::{ewma_series, FeatureSpec};
@@ -18,4 +19,5 @@ pub use file::{data_hash, ModelFile, TrainingSummary, FORMAT_VERSION};
 pub use forecaster::Forecaster;
 pub use gate::AccuracyGate;
 pub use kinds::{fit_ridge, Model, Params, Scaling};
+pub use policy::PolicyModel;
 pub use train::{dataset, train, Dataset, Errors, FoldReport, Series, Trained};

@@ -52,12 +52,7 @@ pub struct Autoscaler {
 /// A policy's forecast in a replay.
 #[derive(Clone, Debug)]
 pub struct ForecastSetup {
-    pub model: std::sync::Arc<crate::model::ModelFile>,
-    pub mode: crate::policy::ForecastMode,
-    pub max_mape_percent: f64,
-    pub gate_window_s: i64,
-    /// Names the model in the reasons.
-    pub label: String,
+    pub model: crate::model::PolicyModel,
     /// Trace units per model unit (the run may rescale the trace).
     pub scale: f64,
     /// The trace before the replayed part, in model units: the model's past.
@@ -112,13 +107,13 @@ pub fn replay(
     let metrics = a.spec.effective_metrics();
     let needs_pods = metrics.iter().any(|m| !is_average_value_total(m));
     let mut forecaster = a.forecast.as_ref().map(|f| {
-        let mut fc = crate::model::Forecaster::new(f.model.clone());
+        let mut fc = crate::model::Forecaster::new(f.model.model.clone());
         for &(t, v) in f.warmup.iter() {
             fc.observe(t, v);
         }
         (
             fc,
-            crate::model::AccuracyGate::new(f.max_mape_percent, f.gate_window_s),
+            crate::model::AccuracyGate::new(f.model.max_mape_percent, f.model.gate_window_s),
             f,
             i64::MIN,
         )
@@ -168,7 +163,7 @@ pub fn replay(
                         gate.actual(seen_t, raw);
                         let (due, value) = fc.forecast()?;
                         if due != *last_due {
-                            gate.forecast(due, value - f.model.margin);
+                            gate.forecast(due, value - f.model.model.margin);
                             *last_due = due;
                         }
                         let ahead = value * f.scale;
@@ -179,16 +174,16 @@ pub fn replay(
                             format!(
                                 "forecast gated off: MAPE {:.0}% over the last {} s exceeds {:.0}% ({})",
                                 gate.mape().unwrap_or(0.0),
-                                f.gate_window_s,
-                                f.max_mape_percent,
-                                f.label
+                                f.model.gate_window_s,
+                                f.model.max_mape_percent,
+                                f.model.label
                             )
                         } else {
-                            format!("forecast {ahead:.1} in {} s ({})", due - seen_t, f.label)
+                            format!("forecast {ahead:.1} in {} s ({})", due - seen_t, f.model.label)
                         };
                         Some(crate::decide::Forecast {
                             observations: observe(&metrics, world, ahead, seen_ready.max(1), sampled, seen_t, false),
-                            mode: f.mode,
+                            mode: f.model.mode,
                             label,
                             gated,
                         })

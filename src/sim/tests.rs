@@ -340,11 +340,13 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
     let reactive = policy("reactive", STREAM);
     let mut predictive = policy("predictive", STREAM);
     predictive.forecast = Some(ForecastSetup {
-        model: std::sync::Arc::new(model),
-        mode: crate::policy::ForecastMode::Max,
-        max_mape_percent: 30.0,
-        gate_window_s: 3600,
-        label: "ramp model".into(),
+        model: crate::model::PolicyModel {
+            model: std::sync::Arc::new(model),
+            mode: crate::policy::ForecastMode::Max,
+            max_mape_percent: 30.0,
+            gate_window_s: 3600,
+            label: "ramp model".into(),
+        },
         scale: 1.0,
         warmup: std::sync::Arc::new(past),
     });
