@@ -4,13 +4,17 @@
 //! through a kubeconfig. Ignored by plain `cargo test`; `.ci/run` runs them
 //! with SCALEPILOT_TEST_BROKERS set.
 
+#[path = "support/broker.rs"]
+mod broker;
+use broker::{brokers, create_topic, root, unique};
+
 #[path = "support/apiserver.rs"]
 mod apiserver;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,38 +27,11 @@ use serde_json::{json, Value};
 
 const NS: &str = "shop";
 
-fn brokers() -> String {
-    std::env::var("SCALEPILOT_TEST_BROKERS").expect(
-        "SCALEPILOT_TEST_BROKERS is not set: start a broker with `scripts/kafka.sh start DIR PORT` and export SCALEPILOT_TEST_BROKERS=127.0.0.1:PORT",
-    )
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn unique(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
-}
-
-fn create_topic(name: &str, partitions: u32) {
-    let port = brokers().rsplit(':').next().unwrap().to_string();
-    let status = Command::new(root().join("scripts/kafka.sh"))
-        .args(["topic", &port, name, &partitions.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 /// A policy: External `http_requests`, rate over 2 s tumbling windows,

@@ -4,41 +4,18 @@
 //! `cargo test --test kafka -- --ignored` after starting the broker and setting
 //! SCALEPILOT_TEST_BROKERS.
 
+#[path = "support/broker.rs"]
+mod broker;
+use broker::{brokers, create_topic, root, unique};
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 const T0: i64 = 1_767_225_600_000;
-
-fn brokers() -> String {
-    std::env::var("SCALEPILOT_TEST_BROKERS").expect(
-        "SCALEPILOT_TEST_BROKERS is not set: start a broker with `scripts/kafka.sh start DIR PORT` and export SCALEPILOT_TEST_BROKERS=127.0.0.1:PORT",
-    )
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-fn create_topic(name: &str, partitions: u32) {
-    let port = brokers().rsplit(':').next().unwrap().to_string();
-    let status = Command::new(root().join("scripts/kafka.sh"))
-        .args(["topic", &port, name, &partitions.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
 
 /// Runs the independent producer; returns its summary line.
 fn produce(topic: &str, args: &[&str]) -> Value {
