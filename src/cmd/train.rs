@@ -92,9 +92,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         println!("candidate {name}: mean validation MAE {mae:.3}");
     }
     println!(
-        "chosen: {} (margin +{:.3}, the 90th percentile of validation residuals); trained in {:.2} s",
+        "chosen: {} (margin: {:.2} × the row's expected error, the {:.0}th percentile of validation residuals over it); trained in {:.2} s",
         trained.params.name(),
-        trained.margin,
+        trained.margin.factor,
+        trained.margin.quantile * 100.0,
         started.elapsed().as_secs_f64()
     );
     let all_values = series.iter().flat_map(|s| s.values.iter());
@@ -119,6 +120,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         validation: trained.folds,
         candidates: trained.candidates,
         margin: trained.margin,
+        no_change_margin: trained.no_change_margin,
         params: trained.params,
     };
     file.save(&args.out).map_err(Error::Input)?;

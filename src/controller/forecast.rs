@@ -74,12 +74,12 @@ impl ForecastState {
         let now = total(first)?;
         self.forecaster.observe(now_s, now);
         self.gate.actual(now_s, now);
-        let (due, ahead) = self.forecaster.forecast()?;
-        if due != self.last_due {
-            self.gate
-                .forecast(due, ahead - self.forecaster.model.margin);
-            self.last_due = due;
+        let a = self.forecaster.forecast()?;
+        if a.due != self.last_due {
+            self.gate.forecast(&a);
+            self.last_due = a.due;
         }
+        let (due, ahead) = (a.due, a.upper);
         let gated = !self.gate.is_open();
         let label = if gated {
             format!(
@@ -103,6 +103,7 @@ impl ForecastState {
                 mode: self.setup.mode,
                 label,
                 gated,
+                relax_targets_percent: self.setup.relax_targets_percent,
             },
             ahead,
         ))
@@ -138,6 +139,7 @@ mod tests {
             mode: ForecastMode::Max,
             max_mape_percent: None,
             gate_window: None,
+            relax_targets_percent: None,
         };
         let mut fs = load(Some(&dir), Some(&spec)).unwrap().unwrap();
         let mut got = None;

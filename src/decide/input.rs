@@ -150,4 +150,6 @@ pub struct Forecast {
     pub label: String,
     /// The accuracy gate is closed: the reactive proposal stands, and the reasons say why.
     pub gated: bool,
+    /// While the gate is open, every metric target is raised by this many percent.
+    pub relax_targets_percent: f64,
 }

@@ -34,11 +34,36 @@ const ABLE: &str = "AbleToScale";
 const ACTIVE: &str = "ScalingActive";
 const LIMITED: &str = "ScalingLimited";
 
+/// The metrics the proposals are sized with: the policy's, with every target
+/// raised by the forecast's `relaxTargetsPercent` while the forecast is trusted.
+fn sizing_metrics<'a>(
+    input: &'a DecisionInput<'_>,
+) -> std::borrow::Cow<'a, [crate::policy::MetricSpec]> {
+    let metrics = input.policy.effective_metrics();
+    match &input.forecast {
+        Some(f)
+            if !f.gated
+                && f.mode != crate::policy::ForecastMode::Off
+                && f.relax_targets_percent > 0.0 =>
+        {
+            let factor = 1.0 + f.relax_targets_percent / 100.0;
+            std::borrow::Cow::Owned(
+                metrics
+                    .iter()
+                    .map(|m| m.with_target_scaled(factor))
+                    .collect(),
+            )
+        }
+        _ => metrics,
+    }
+}
+
 /// The forecast step: in `max` mode the larger of the reactive proposal and
 /// what the forecast needs; in `predictive` mode the forecast's alone. A
 /// forecast whose metrics are invalid is ignored (the reactive proposal stands).
 fn forecast_step(
     input: &DecisionInput,
+    metrics: &[crate::policy::MetricSpec],
     decision: &mut Decision,
     ex: Explain,
     tolerances: Tolerances,
@@ -62,8 +87,7 @@ fn forecast_step(
         forecast: None,
         ..input.clone()
     };
-    let (_, combined) =
-        proposals::propose_all(&ahead, &input.policy.effective_metrics(), tolerances);
+    let (_, combined) = proposals::propose_all(&ahead, metrics, tolerances);
     let Combined::Valid { replicas, .. } = combined else {
         decision
             .steps
@@ -80,7 +104,11 @@ fn forecast_step(
         decision
             .steps
             .push(ex.step("forecast", replicas, "ForecastAhead", || {
-                format!("{} needs {replicas} (reactive {reactive})", f.label)
+                format!(
+                    "{} needs {replicas} (reactive {reactive}){}",
+                    f.label,
+                    relaxed(f)
+                )
             }));
         (replicas, ex.msg(|| f.label.clone()))
     } else {
@@ -88,11 +116,24 @@ fn forecast_step(
             .steps
             .push(ex.step("forecast", reactive, "ReactiveHigher", || {
                 format!(
-                    "{} needs {replicas}; the reactive {reactive} is higher",
-                    f.label
+                    "{} needs {replicas}; the reactive {reactive} is higher{}",
+                    f.label,
+                    relaxed(f)
                 )
             }));
         (reactive, metric)
+    }
+}
+
+/// What the reasons say of relaxed targets.
+fn relaxed(f: &crate::decide::Forecast) -> String {
+    if f.relax_targets_percent > 0.0 {
+        format!(
+            "; targets raised {}% while the forecast is trusted",
+            f.relax_targets_percent
+        )
+    } else {
+        String::new()
     }
 }
 
@@ -125,11 +166,11 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
     // Proposals are computed up front so that every decision shows what the
     // metrics say, even when (as the HPA does) the bounds decide without them.
     let tolerances = tolerances(input, behavior.as_ref());
+    let metrics = sizing_metrics(input);
     let combined = match input.raw_recommendation {
         Some(_) => None,
         None => {
-            let (proposals, combined) =
-                proposals::propose_all(input, &input.policy.effective_metrics(), tolerances);
+            let (proposals, combined) = proposals::propose_all(input, &metrics, tolerances);
             decision.proposals = proposals;
             Some(combined)
         }
@@ -224,7 +265,15 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
                         replicas,
                         tolerances,
                     ));
-                    forecast_step(input, &mut decision, ex, tolerances, replicas, metric)
+                    forecast_step(
+                        input,
+                        &metrics,
+                        &mut decision,
+                        ex,
+                        tolerances,
+                        replicas,
+                        metric,
+                    )
                 }
             }
         }

@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use super::features::FeatureSpec;
 use super::kinds::Params;
+use super::margin::Margin;
 use super::train::FoldReport;
 
 /// The format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: the target is the peak over the horizon and the margin a spread model.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What the model was trained on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,8 +41,10 @@ pub struct ModelFile {
     pub validation: Vec<FoldReport>,
     /// Mean validation MAE of every candidate.
     pub candidates: Vec<(String, f64)>,
-    /// Added to every prediction: the 90th percentile of validation residuals.
-    pub margin: f64,
+    /// Added to every prediction: learned from the validation residuals.
+    pub margin: Margin,
+    /// The margin of the no-change forecast (see `AccuracyGate`).
+    pub no_change_margin: Margin,
     pub params: Params,
 }
 
@@ -57,9 +61,14 @@ pub fn data_hash<'a>(values: impl IntoIterator<Item = &'a f64>) -> String {
 }
 
 impl ModelFile {
-    /// The forecast for a feature row: the model's prediction plus the margin, never negative.
+    /// The point forecast for a feature row (the expected peak), never negative.
+    pub fn point(&self, row: &[f64]) -> f64 {
+        self.params.model().predict(row).max(0.0)
+    }
+
+    /// The upper forecast: the point forecast plus the row's margin.
     pub fn predict(&self, row: &[f64]) -> f64 {
-        (self.params.model().predict(row) + self.margin).max(0.0)
+        (self.params.model().predict(row) + self.margin.of(row)).max(0.0)
     }
 
     pub fn save(&self, path: &Path) -> Result<(), String> {
@@ -89,16 +98,22 @@ impl ModelFile {
                 m.features.names, ours.names
             ));
         }
-        if let super::kinds::Params::Ridge {
-            weights, scaling, ..
-        } = &m.params
-        {
-            if weights.len() != ours.names.len() || scaling.mean.len() != ours.names.len() {
-                return Err(format!(
-                    "{source}: params: {} weights for {} features",
-                    weights.len(),
-                    ours.names.len()
-                ));
+        for (field, params) in [
+            ("params", &m.params),
+            ("margin.spread", &m.margin.spread),
+            ("noChangeMargin.spread", &m.no_change_margin.spread),
+        ] {
+            if let super::kinds::Params::Ridge {
+                weights, scaling, ..
+            } = params
+            {
+                if weights.len() != ours.names.len() || scaling.mean.len() != ours.names.len() {
+                    return Err(format!(
+                        "{source}: {field}: {} weights for {} features",
+                        weights.len(),
+                        ours.names.len()
+                    ));
+                }
             }
         }
         Ok(m)
@@ -146,6 +161,7 @@ mod tests {
             validation: t.folds,
             candidates: t.candidates,
             margin: t.margin,
+            no_change_margin: t.no_change_margin,
             params: t.params,
         }
     }
@@ -181,10 +197,10 @@ mod tests {
     fn another_format_or_other_features_are_errors() {
         let m = trained();
         let text = serde_json::to_string(&m).unwrap();
-        let old = text.replace("\"formatVersion\":1", "\"formatVersion\":0");
+        let old = text.replace("\"formatVersion\":2", "\"formatVersion\":1");
         let e = ModelFile::parse(&old, "m.json").unwrap_err();
         assert!(
-            e.contains("m.json: formatVersion 0") && e.contains("retrain"),
+            e.contains("m.json: formatVersion 1") && e.contains("retrain"),
             "{e}"
         );
         let renamed = text.replace("\"lag5\"", "\"lag7\"");

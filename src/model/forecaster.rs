@@ -1,6 +1,6 @@
 //! A model at work: keeps the series it forecasts from (sampled on the model's
 //! step from the values it is shown, never ahead of them) and the EWMA, and
-//! forecasts the value one horizon ahead.
+//! forecasts the peak of the load over the next horizon.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -64,13 +64,37 @@ impl Forecaster {
         self.last = Some((t, value));
     }
 
-    /// The forecast of the value one horizon after the latest step, and when that is.
-    pub fn forecast(&mut self) -> Option<(i64, f64)> {
+    /// The forecast made at the latest step.
+    pub fn forecast(&mut self) -> Option<Ahead> {
         let spec = &self.model.features;
         let x = self.values.make_contiguous();
         let i = x.len().checked_sub(1)?;
         let row = spec.row(x, i, self.t0, self.ewma?)?;
-        let due = self.t0 + (i + spec.horizon_steps) as i64 * spec.step_s;
-        Some((due, self.model.predict(&row)))
+        let from = self.t0 + i as i64 * spec.step_s;
+        Some(Ahead {
+            from,
+            due: from + spec.horizon_steps as i64 * spec.step_s,
+            last: x[i],
+            last_upper: (x[i] + self.model.no_change_margin.of(&row)).max(0.0),
+            point: self.model.point(&row),
+            upper: self.model.predict(&row),
+        })
     }
+}
+
+/// A forecast of the peak load in `(from, due]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ahead {
+    /// The step the forecast was made at.
+    pub from: i64,
+    /// The end of the horizon.
+    pub due: i64,
+    /// The value at `from` (the no-change forecast).
+    pub last: f64,
+    /// The no-change forecast's upper bound.
+    pub last_upper: f64,
+    /// The expected peak (what the accuracy gate scores).
+    pub point: f64,
+    /// The expected peak plus the margin (what the decision sizes for).
+    pub upper: f64,
 }

@@ -1,21 +1,61 @@
 //! The accuracy gate: the rolling error of the forecast against what actually
-//! arrived. Each forecast is remembered until its target time; when the value
-//! at that time is seen, its absolute percentage error joins the window. While
-//! the window's MAPE exceeds the bound the gate is closed (fall back to
-//! reactive); it opens again once the MAPE is below 80 % of the bound.
+//! arrived. Each forecast of the peak over `(from, due]` is remembered until
+//! `due`, the peak of the values seen in that span is kept, and at `due` two
+//! scores join the window:
+//! - the absolute percentage error of the point forecast, whose mean (MAPE)
+//!   must stay under the policy's bound;
+//! - the quantile loss of the upper forecast next to that of the no-change
+//!   forecast's upper bound (the value at `from` plus its own learned margin:
+//!   what a reactive autoscaler assumes), whose ratio must stay below 1: a
+//!   forecast that does not beat "the load stays as it is" has nothing to add.
+//!
+//! The gate closes (fall back to reactive) when either fails, and opens again
+//! once the MAPE is below 80 % of the bound and the loss ratio below 0.95.
 
 use std::collections::VecDeque;
+
+use super::forecaster::Ahead;
+use super::margin::QUANTILE;
+
+#[derive(Clone, Debug)]
+struct Pending {
+    ahead: Ahead,
+    /// The peak seen so far in `(from, due]`.
+    peak: Option<f64>,
+}
+
+#[derive(Clone, Debug)]
+struct Scored {
+    at: i64,
+    /// Absolute percentage error (none when the actual peak is zero).
+    ape: Option<f64>,
+    /// Quantile losses of the forecast's and the no-change upper bounds.
+    loss: f64,
+    no_change_loss: f64,
+}
 
 #[derive(Clone, Debug)]
 pub struct AccuracyGate {
     bound_percent: f64,
     window_s: i64,
-    /// Forecasts waiting for their target time: (due, value).
-    pending: VecDeque<(i64, f64)>,
-    /// Scored forecasts: (time, absolute percentage error).
-    errors: VecDeque<(i64, f64)>,
-    sum: f64,
+    /// Forecasts waiting for their horizon to pass, in issue order.
+    pending: VecDeque<Pending>,
+    /// Scored forecasts, oldest first, and sums over them.
+    scored: VecDeque<Scored>,
+    ape_sum: f64,
+    apes: usize,
+    loss_sum: f64,
+    no_change_loss_sum: f64,
     open: bool,
+}
+
+/// The quantile loss of `upper` as the `QUANTILE` quantile of `actual`.
+fn quantile_loss(actual: f64, upper: f64) -> f64 {
+    if actual > upper {
+        QUANTILE * (actual - upper)
+    } else {
+        (1.0 - QUANTILE) * (upper - actual)
+    }
 }
 
 impl AccuracyGate {
@@ -24,49 +64,87 @@ impl AccuracyGate {
             bound_percent,
             window_s,
             pending: VecDeque::new(),
-            errors: VecDeque::new(),
-            sum: 0.0,
+            scored: VecDeque::new(),
+            ape_sum: 0.0,
+            apes: 0,
+            loss_sum: 0.0,
+            no_change_loss_sum: 0.0,
             open: true,
         }
     }
 
-    /// A forecast of the value at `due`.
-    pub fn forecast(&mut self, due: i64, value: f64) {
-        self.pending.push_back((due, value));
+    /// A forecast to score once its horizon has passed.
+    pub fn forecast(&mut self, ahead: &Ahead) {
+        self.pending.push_back(Pending {
+            ahead: *ahead,
+            peak: None,
+        });
     }
 
-    /// The value seen at `t`: scores every forecast due by then.
+    /// The value seen at `t` (times must not go back): joins the peak of every
+    /// forecast whose span holds `t`, and scores every forecast due by then.
     pub fn actual(&mut self, t: i64, value: f64) {
-        while let Some(&(due, f)) = self.pending.front() {
-            if due > t {
-                break;
-            }
-            self.pending.pop_front();
-            if value.abs() > 1e-9 {
-                let ape = 100.0 * ((f - value) / value).abs();
-                self.errors.push_back((t, ape));
-                self.sum += ape;
+        for p in self
+            .pending
+            .iter_mut()
+            .filter(|p| p.ahead.from < t && t <= p.ahead.due)
+        {
+            p.peak = Some(p.peak.map_or(value, |k| k.max(value)));
+        }
+        while self.pending.front().is_some_and(|p| p.ahead.due <= t) {
+            let p = self.pending.pop_front().expect("front exists");
+            let Some(peak) = p.peak else { continue };
+            let a = p.ahead;
+            let s = Scored {
+                at: t,
+                ape: (peak.abs() > 1e-9).then(|| 100.0 * ((a.point - peak) / peak).abs()),
+                loss: quantile_loss(peak, a.upper),
+                no_change_loss: quantile_loss(peak, a.last_upper),
+            };
+            self.add(&s, false);
+            self.scored.push_back(s);
+        }
+        while self
+            .scored
+            .front()
+            .is_some_and(|s| s.at <= t - self.window_s)
+        {
+            let s = self.scored.pop_front().expect("front exists");
+            self.add(&s, true);
+        }
+        let Some(mape) = self.mape() else { return };
+        let ratio = self.loss_ratio().unwrap_or(0.0);
+        if self.open && (mape > self.bound_percent || ratio >= 1.0) {
+            self.open = false;
+        } else if !self.open && mape < 0.8 * self.bound_percent && ratio < 0.95 {
+            self.open = true;
+        }
+    }
+
+    /// Adds `s` to the window's sums, or takes it out.
+    fn add(&mut self, s: &Scored, out: bool) {
+        let sign = if out { -1.0 } else { 1.0 };
+        if let Some(ape) = s.ape {
+            self.ape_sum += sign * ape;
+            if out {
+                self.apes -= 1;
+            } else {
+                self.apes += 1;
             }
         }
-        while let Some(&(at, ape)) = self.errors.front() {
-            if at > t - self.window_s {
-                break;
-            }
-            self.errors.pop_front();
-            self.sum -= ape;
-        }
-        if let Some(m) = self.mape() {
-            if self.open && m > self.bound_percent {
-                self.open = false;
-            } else if !self.open && m < 0.8 * self.bound_percent {
-                self.open = true;
-            }
-        }
+        self.loss_sum += sign * s.loss;
+        self.no_change_loss_sum += sign * s.no_change_loss;
     }
 
     /// MAPE over the window, once anything was scored.
     pub fn mape(&self) -> Option<f64> {
-        (!self.errors.is_empty()).then(|| self.sum.max(0.0) / self.errors.len() as f64)
+        (self.apes > 0).then(|| self.ape_sum.max(0.0) / self.apes as f64)
+    }
+
+    /// The forecast's quantile loss over the no-change forecast's, over the
+    /// window (below 1: the forecast's upper bound beats no-change's).
+    pub fn loss_ratio(&self) -> Option<f64> {
+        (self.no_change_loss_sum > 1e-12).then(|| self.loss_sum.max(0.0) / self.no_change_loss_sum)
     }
 
     /// True while the forecast may be used.
@@ -79,27 +157,90 @@ impl AccuracyGate {
 mod tests {
     use super::*;
 
+    /// A forecast made at `from` of the peak over the next 60 s, its upper
+    /// bound `margin` times the point; the no-change forecast `last`, its
+    /// upper bound `last_margin` times that.
+    fn ahead(from: i64, point: f64, margin: f64, last: f64, last_margin: f64) -> Ahead {
+        Ahead {
+            from,
+            due: from + 60,
+            last,
+            last_upper: last * last_margin,
+            point,
+            upper: point * margin,
+        }
+    }
+
     #[test]
     fn closes_on_bad_forecasts_and_reopens_when_they_recover() {
         let mut g = AccuracyGate::new(30.0, 600);
+        // A level load, forecast exactly, while no change is off by the noise.
+        let noisy = |t: i64| if (t / 60) % 2 == 0 { 100.0 } else { 110.0 };
         for t in (0..600).step_by(60) {
-            g.forecast(t + 60, 100.0);
-            g.actual(t, 100.0);
+            g.forecast(&ahead(t, noisy(t + 60), 1.02, noisy(t), 1.1));
+            g.actual(t + 60, noisy(t + 60));
         }
         assert!(g.is_open());
         assert_eq!(g.mape(), Some(0.0));
         // The load triples; the forecasts stay at 100: 67 % error.
         for t in (600..900).step_by(60) {
-            g.forecast(t + 60, 100.0);
-            g.actual(t, 300.0);
+            g.forecast(&ahead(t, 100.0, 1.02, 100.0, 1.1));
+            g.actual(t + 60, 300.0);
         }
         assert!(!g.is_open(), "mape {:?}", g.mape());
         // Accurate again: the bad ones leave the 10-minute window.
         for t in (900..1800).step_by(60) {
-            g.forecast(t + 60, 300.0);
-            g.actual(t, 300.0);
+            g.forecast(&ahead(t, noisy(t + 60), 1.02, noisy(t), 1.1));
+            g.actual(t + 60, noisy(t + 60));
         }
         assert!(g.is_open(), "mape {:?}", g.mape());
         assert!(g.mape().unwrap() < 1e-9);
+    }
+
+    #[test]
+    fn scores_the_forecast_against_the_peak_of_its_span() {
+        let mut g = AccuracyGate::new(30.0, 3600);
+        g.forecast(&Ahead {
+            due: 300,
+            ..ahead(0, 200.0, 1.0, 200.0, 1.0)
+        });
+        // The values inside (0, 300]: the peak is 200, though the last is 100.
+        for (t, v) in [(0, 999.0), (100, 150.0), (200, 200.0), (300, 100.0)] {
+            g.actual(t, v);
+        }
+        assert_eq!(g.mape(), Some(0.0), "the value at 0 is not in the span");
+        g.forecast(&Ahead {
+            due: 600,
+            ..ahead(300, 100.0, 1.0, 100.0, 1.0)
+        });
+        g.actual(450, 400.0);
+        g.actual(600, 50.0);
+        assert_eq!(g.mape(), Some(37.5), "(0 + 75) / 2");
+        assert!(!g.is_open());
+    }
+
+    #[test]
+    fn closes_while_the_forecast_does_not_beat_no_change() {
+        // A noisy level load: the forecast is always 10 % high and its upper
+        // bound 10 % above that, while no change with a 5 % margin covers
+        // the noise: a MAPE far under the bound, but no skill over what a
+        // reactive autoscaler assumes.
+        let mut g = AccuracyGate::new(30.0, 3600);
+        let value = |t: i64| if (t / 60) % 2 == 0 { 100.0 } else { 105.0 };
+        for t in (0..3600).step_by(60) {
+            g.forecast(&ahead(t, 115.0, 1.1, value(t), 1.05));
+            g.actual(t + 60, value(t + 60));
+        }
+        assert!(g.mape().unwrap() < 15.0);
+        assert!(g.loss_ratio().unwrap() >= 1.0, "{:?}", g.loss_ratio());
+        assert!(!g.is_open());
+        // A forecast that tracks the alternation beats no change: open again
+        // once the bad ones have left the window.
+        for t in (3600..7500).step_by(60) {
+            g.forecast(&ahead(t, value(t + 60), 1.02, value(t), 1.05));
+            g.actual(t + 60, value(t + 60));
+        }
+        assert!(g.loss_ratio().unwrap() < 0.95, "{:?}", g.loss_ratio());
+        assert!(g.is_open());
     }
 }

@@ -11,13 +11,15 @@ mod file;
 mod forecaster;
 mod gate;
 mod kinds;
+mod margin;
 mod policy;
 mod train;
 
 pub use features::{ewma_series, FeatureSpec};
 pub use file::{data_hash, ModelFile, TrainingSummary, FORMAT_VERSION};
-pub use forecaster::Forecaster;
+pub use forecaster::{Ahead, Forecaster};
 pub use gate::AccuracyGate;
 pub use kinds::{fit_ridge, Model, Params, Scaling};
+pub use margin::Margin;
 pub use policy::PolicyModel;
-pub use train::{dataset, train, Dataset, Errors, FoldReport, Series, Trained};
+pub use train::{dataset, peak_ahead, train, Dataset, Errors, FoldReport, Series, Trained};

@@ -18,6 +18,8 @@ pub struct PolicyModel {
     pub mode: ForecastMode,
     pub max_mape_percent: f64,
     pub gate_window_s: i64,
+    /// Targets are raised by this many percent while the gate is open.
+    pub relax_targets_percent: f64,
     /// The model file's path, as the reasons name it.
     pub label: String,
 }
@@ -54,6 +56,7 @@ impl PolicyModel {
             mode: f.mode,
             max_mape_percent: f.max_mape_percent.unwrap_or(DEFAULT_MAX_MAPE_PERCENT),
             gate_window_s,
+            relax_targets_percent: f.relax_targets_percent.unwrap_or(0.0),
             label: path.display().to_string(),
         }))
     }

@@ -1,13 +1,16 @@
-//! Training: feature rows from regular series, time-series cross-validation
+//! Training: feature rows from regular series, each with its target, the
+//! peak of the load over the next horizon (capacity must cover every moment
+//! until the horizon, not only its last one); time-series cross-validation
 //! with a rolling origin (each fold trains only on what precedes it, with a
-//! gap of one horizon so no target leaks), the model kind with the lowest
-//! mean validation MAE, and a safety margin: the 90th percentile of the
-//! out-of-sample residuals, so that under-forecasting is rare by design.
+//! gap of one horizon so no target leaks); the model kind with the lowest
+//! mean validation MAE; and a safety margin learned from the out-of-sample
+//! residuals (see `margin`), so that under-forecasting is rare by design.
 
 use serde::{Deserialize, Serialize};
 
 use super::features::{ewma_series, FeatureSpec};
 use super::kinds::{fit_ridge, Params};
+use super::margin::Margin;
 
 /// A regular series: `values[k]` at `t0 + k·step_s`.
 pub struct Series<'a> {
@@ -54,11 +57,19 @@ pub fn dataset(spec: &FeatureSpec, series: &[Series]) -> Dataset {
         for (i, &ewma) in e.iter().enumerate().take(last) {
             if let Some(row) = spec.row(s.values, i, s.t0, ewma) {
                 d.rows.push(row);
-                d.targets.push(s.values[i + spec.horizon_steps]);
+                d.targets.push(peak_ahead(s.values, i, spec.horizon_steps));
             }
         }
     }
     d
+}
+
+/// The target of row `i`: the peak of the `horizon` values after it.
+pub fn peak_ahead(values: &[f64], i: usize, horizon: usize) -> f64 {
+    values[i + 1..=i + horizon.max(1)]
+        .iter()
+        .copied()
+        .fold(f64::MIN, f64::max)
 }
 
 fn errors(pred: &[f64], actual: &[f64], scale: f64) -> Errors {
@@ -96,7 +107,10 @@ const FOLDS: usize = 4;
 pub struct Trained {
     pub params: Params,
     pub folds: Vec<FoldReport>,
-    pub margin: f64,
+    pub margin: Margin,
+    /// The margin of the no-change (last-value) forecast, learned alike: the
+    /// upper bound the accuracy gate holds the forecast's against.
+    pub no_change_margin: Margin,
     /// Mean validation MAE of every candidate, by name.
     pub candidates: Vec<(String, f64)>,
 }
@@ -122,7 +136,8 @@ pub fn train(
         .chain(candidates.iter().map(Params::name))
         .collect();
     let mut mae_sum = vec![0.0; names.len()];
-    let mut residuals_by: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    // Out-of-sample residuals of every candidate, with the row index.
+    let mut residuals_by: Vec<Vec<(usize, f64)>> = vec![Vec::new(); names.len()];
     let mut folds = Vec::new();
     for k in 0..FOLDS {
         let val = (k + 1) * chunk..((k + 2) * chunk).min(n);
@@ -142,7 +157,10 @@ pub fn train(
             let pred: Vec<f64> = d.rows[val.clone()].iter().map(|r| m.predict(r)).collect();
             let e = errors(&pred, actual, scale);
             mae_sum[c] += e.mae;
-            residuals_by[c].extend(actual.iter().zip(&pred).map(|(a, p)| a - p));
+            residuals_by[c].extend(
+                val.clone()
+                    .zip(actual.iter().zip(&pred).map(|(a, p)| a - p)),
+            );
             per.push(e);
         }
         let best_ridge = (0..PENALTIES.len())
@@ -167,13 +185,20 @@ pub fn train(
         candidates.swap_remove(best - PENALTIES.len())
     };
     progress();
-    let mut res = std::mem::take(&mut residuals_by[best]);
-    res.sort_by(f64::total_cmp);
-    let margin = res[((res.len() - 1) as f64 * 0.9) as usize].max(0.0);
+    let margin_of = |c: usize| {
+        let (rows, res): (Vec<Vec<f64>>, Vec<f64>) = residuals_by[c]
+            .iter()
+            .map(|&(i, r)| (d.rows[i].clone(), r))
+            .unzip();
+        Margin::fit(&rows, &res)
+    };
+    let margin = margin_of(best)?;
+    let no_change_margin = margin_of(PENALTIES.len() + 1)?;
     Ok(Trained {
         params,
         folds,
         margin,
+        no_change_margin,
         candidates: names
             .into_iter()
             .zip(mae_sum.iter().map(|s| s / FOLDS as f64))

@@ -139,6 +139,13 @@ pub struct ForecastSpec {
     /// The window of the accuracy gate, e.g. `1h` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_window: Option<String>,
+    /// While the forecast is trusted (the gate is open), every metric target
+    /// is raised by this many percent (averageUtilization 80 → 88 at 10): the
+    /// forecast's margin carries the headroom the target kept for load rising
+    /// faster than pods start. Default 0; the policy's own targets return as
+    /// soon as the gate closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relax_targets_percent: Option<f64>,
 }
 
 /// How the forecast combines with the reactive proposal.
@@ -330,6 +337,45 @@ pub struct MetricTarget {
     pub average_value: Option<Quantity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_utilization: Option<i32>,
+}
+
+impl MetricTarget {
+    /// This target raised by `factor` (utilization rounded to a whole percent,
+    /// values to a thousandth).
+    pub fn scaled(&self, factor: f64) -> MetricTarget {
+        let q = |v: &Quantity| Quantity::from_milli((v.milli() as f64 * factor).round() as i64);
+        MetricTarget {
+            target_type: self.target_type.clone(),
+            value: self.value.as_ref().map(q),
+            average_value: self.average_value.as_ref().map(q),
+            average_utilization: self
+                .average_utilization
+                .map(|u| (f64::from(u) * factor).round() as i32),
+        }
+    }
+}
+
+impl MetricSpec {
+    /// This metric with its target raised by `factor`.
+    pub fn with_target_scaled(&self, factor: f64) -> MetricSpec {
+        let mut m = self.clone();
+        if let Some(s) = m.resource.as_mut() {
+            s.target = s.target.scaled(factor);
+        }
+        if let Some(s) = m.container_resource.as_mut() {
+            s.target = s.target.scaled(factor);
+        }
+        if let Some(s) = m.pods.as_mut() {
+            s.target = s.target.scaled(factor);
+        }
+        if let Some(s) = m.object.as_mut() {
+            s.target = s.target.scaled(factor);
+        }
+        if let Some(s) = m.external.as_mut() {
+            s.target = s.target.scaled(factor);
+        }
+        m
+    }
 }
 
 /// `HorizontalPodAutoscalerBehavior`.

@@ -287,6 +287,14 @@ fn check_forecast(out: &mut Issues, f: &crate::policy::ForecastSpec, path: &str)
             _ => {}
         }
     }
+    if let Some(r) = f.relax_targets_percent {
+        if !(0.0..=50.0).contains(&r) {
+            out.add(
+                format!("{path}.relaxTargetsPercent"),
+                format!("Invalid value: {r}: must be between 0 and 50"),
+            );
+        }
+    }
     if let Some(m) = f.max_mape_percent {
         if !(m > 0.0 && m <= 1000.0) {
             out.add(

@@ -161,12 +161,12 @@ pub fn replay(
                         let raw = seen_load / f.scale;
                         fc.observe(seen_t, raw);
                         gate.actual(seen_t, raw);
-                        let (due, value) = fc.forecast()?;
-                        if due != *last_due {
-                            gate.forecast(due, value - f.model.model.margin);
-                            *last_due = due;
+                        let a = fc.forecast()?;
+                        if a.due != *last_due {
+                            gate.forecast(&a);
+                            *last_due = a.due;
                         }
-                        let ahead = value * f.scale;
+                        let (due, ahead) = (a.due, a.upper * f.scale);
                         let gated = !gate.is_open();
                         let label = if !world.explain {
                             String::new()
@@ -186,6 +186,7 @@ pub fn replay(
                             mode: f.model.mode,
                             label,
                             gated,
+                            relax_targets_percent: f.model.relax_targets_percent,
                         })
                     });
                     let input = DecisionInput {

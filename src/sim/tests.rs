@@ -325,6 +325,7 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
         validation: t.folds,
         candidates: t.candidates,
         margin: t.margin,
+        no_change_margin: t.no_change_margin,
         params: t.params,
     };
     let past: Vec<(i64, f64)> = ts[..7 * day]
@@ -345,6 +346,7 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
             mode: crate::policy::ForecastMode::Max,
             max_mape_percent: 30.0,
             gate_window_s: 3600,
+            relax_targets_percent: 0.0,
             label: "ramp model".into(),
         },
         scale: 1.0,
