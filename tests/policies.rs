@@ -175,3 +175,28 @@ fn stream_blocks_are_checked() {
         lines[2]
     );
 }
+
+#[test]
+fn forecast_blocks_are_checked() {
+    let dir = tempdir("forecast");
+    let file = write(
+        &dir,
+        "f.yaml",
+        &format!("{HEAD}metadata: {{name: f}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: f}}\n  maxReplicas: 3\n  forecast: {{model: m.json, maxMapePercent: 0, relaxTargetsPercent: 80}}\n"),
+    );
+    let report = load_paths(&[file]);
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains(
+            "spec.forecast.relaxTargetsPercent: Invalid value: 80: must be between 0 and 50"
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("spec.forecast.maxMapePercent: Invalid value: 0")),
+        "{lines:#?}"
+    );
+}

@@ -83,14 +83,13 @@ impl ForecastState {
         let gated = !self.gate.is_open();
         let label = if gated {
             format!(
-                "forecast gated off: MAPE {:.0}% exceeds {:.0}% ({})",
-                self.gate.mape().unwrap_or(0.0),
-                self.setup.max_mape_percent,
+                "forecast gated off: {} ({})",
+                self.gate.describe(),
                 self.setup.label
             )
         } else {
             format!(
-                "forecast {ahead:.1} in {} s ({})",
+                "forecast peak {ahead:.1} within {} s ({})",
                 due - now_s,
                 self.setup.label
             )

@@ -146,7 +146,7 @@ pub struct DecisionInput<'a> {
 pub struct Forecast {
     pub observations: Vec<Observation>,
     pub mode: crate::policy::ForecastMode,
-    /// What the reasons say, e.g. `forecast 1520 in 300s (models/web.json)`.
+    /// What the reasons say, e.g. `forecast peak 1520 within 300 s (models/web.json)`.
     pub label: String,
     /// The accuracy gate is closed: the reactive proposal stands, and the reasons say why.
     pub gated: bool,

@@ -28,6 +28,7 @@ struct Case {
     raw: Option<i32>,
     history: History,
     controller: ControllerConfig,
+    forecast: Option<Forecast>,
 }
 
 fn case(policy: &str, current: i32) -> Case {
@@ -43,6 +44,7 @@ fn case(policy: &str, current: i32) -> Case {
             ..Default::default()
         },
         controller: ControllerConfig::default(),
+        forecast: None,
     }
 }
 
@@ -134,7 +136,7 @@ impl Case {
             observations: self.obs.clone(),
             raw_recommendation: self.raw,
             explain: true,
-            forecast: None,
+            forecast: self.forecast.clone(),
         };
         decide(&input, self.history.clone())
     }
@@ -845,4 +847,59 @@ fn every_step_reports_and_the_deciding_step_is_named() {
     );
     assert_eq!(d.deciding_step().unwrap().step, "rateLimit");
     assert!(d.to_text().contains("<- decided"));
+}
+
+// ---- Forecasts ------------------------------------------------------------
+
+fn forecast_case(gated: bool, relax: f64) -> Decision {
+    let mut c = case("{maxReplicas: 50, metrics: [{type: External, external: {metric: {name: rps}, target: {type: AverageValue, averageValue: '100'}}}]}", 10);
+    c.obs = vec![external("rps", &[1_000_000])]; // 1000: exactly 10 replicas' worth
+    c.forecast = Some(Forecast {
+        observations: vec![external("rps", &[1_800_000])], // the peak ahead: 1800
+        mode: crate::policy::ForecastMode::Max,
+        label: "forecast peak 1800 within 300 s (m.json)".into(),
+        gated,
+        relax_targets_percent: relax,
+    });
+    c.run()
+}
+
+fn forecast_step(d: &Decision) -> &Step {
+    d.steps
+        .iter()
+        .find(|s| s.step == "forecast")
+        .expect("a forecast step")
+}
+
+#[test]
+fn a_trusted_forecast_sizes_ahead_and_relaxes_the_targets() {
+    let plain = forecast_case(false, 0.0);
+    let f = forecast_step(&plain);
+    assert_eq!((f.replicas, f.reason), (18, "ForecastAhead"));
+    assert!(
+        f.message.contains("(m.json) needs 18 (reactive 10)"),
+        "{}",
+        f.message
+    );
+
+    // Targets raised 20 %: 100 → 120 per replica, for the forecast and the reactive proposal alike.
+    let relaxed = forecast_case(false, 20.0);
+    assert_eq!(relaxed.proposals[0].replicas, Some(9), "1000 / 120 → 9");
+    let f = forecast_step(&relaxed);
+    assert_eq!(
+        (f.replicas, f.reason),
+        (15, "ForecastAhead"),
+        "1800 / 120 → 15"
+    );
+    assert!(f.message.contains("targets raised 20%"), "{}", f.message);
+    assert_eq!(relaxed.desired_replicas, 15);
+}
+
+#[test]
+fn a_gated_forecast_leaves_the_policy_s_own_targets() {
+    let d = forecast_case(true, 20.0);
+    assert_eq!(d.proposals[0].replicas, Some(10), "target 100, not 120");
+    let f = forecast_step(&d);
+    assert_eq!((f.replicas, f.reason), (10, "ForecastGated"));
+    assert_eq!(d.desired_replicas, 10);
 }

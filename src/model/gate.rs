@@ -147,6 +147,17 @@ impl AccuracyGate {
         (self.no_change_loss_sum > 1e-12).then(|| self.loss_sum.max(0.0) / self.no_change_loss_sum)
     }
 
+    /// The gate's state in words, for the reasons.
+    pub fn describe(&self) -> String {
+        format!(
+            "MAPE {:.0}% (bound {:.0}%), quantile loss {:.2}× no-change's, over the last {} s",
+            self.mape().unwrap_or(0.0),
+            self.bound_percent,
+            self.loss_ratio().unwrap_or(0.0),
+            self.window_s
+        )
+    }
+
     /// True while the forecast may be used.
     pub fn is_open(&self) -> bool {
         self.open

@@ -172,17 +172,27 @@ pub fn replay(
                             String::new()
                         } else if gated {
                             format!(
-                                "forecast gated off: MAPE {:.0}% over the last {} s exceeds {:.0}% ({})",
-                                gate.mape().unwrap_or(0.0),
-                                f.model.gate_window_s,
-                                f.model.max_mape_percent,
+                                "forecast gated off: {} ({})",
+                                gate.describe(),
                                 f.model.label
                             )
                         } else {
-                            format!("forecast {ahead:.1} in {} s ({})", due - seen_t, f.model.label)
+                            format!(
+                                "forecast peak {ahead:.1} within {} s ({})",
+                                due - seen_t,
+                                f.model.label
+                            )
                         };
                         Some(crate::decide::Forecast {
-                            observations: observe(&metrics, world, ahead, seen_ready.max(1), sampled, seen_t, false),
+                            observations: observe(
+                                &metrics,
+                                world,
+                                ahead,
+                                seen_ready.max(1),
+                                sampled,
+                                seen_t,
+                                false,
+                            ),
                             mode: f.model.mode,
                             label,
                             gated,
