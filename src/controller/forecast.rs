@@ -111,6 +111,14 @@ impl ForecastState {
     pub fn gated(&self) -> bool {
         !self.gate.is_open()
     }
+
+    pub fn mape(&self) -> Option<f64> {
+        self.gate.mape()
+    }
+
+    pub fn loss_ratio(&self) -> Option<f64> {
+        self.gate.loss_ratio()
+    }
 }
 
 #[cfg(test)]

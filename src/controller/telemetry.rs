@@ -25,6 +25,7 @@ pub struct Metrics {
     pub observed: GaugeVec,
     pub forecast: GaugeVec,
     pub forecast_fallback: IntGaugeVec,
+    pub forecast_error: GaugeVec,
     pub leader: IntGauge,
     pub ingest_lag: IntGaugeVec,
     pub ingest_samples: IntCounterVec,
@@ -114,7 +115,7 @@ impl Metrics {
             forecast: float_gauge_vec(
                 &r,
                 "scalepilot_forecast_value",
-                "The forecast of each metric at its horizon.",
+                "The upper forecast (peak plus margin) of each metric over its horizon.",
                 &["target", "metric"],
             ),
             forecast_fallback: gauge_vec(
@@ -122,6 +123,12 @@ impl Metrics {
                 "scalepilot_forecast_fallback",
                 "1 while the forecast accuracy gate has fallen back to reactive.",
                 &["target"],
+            ),
+            forecast_error: float_gauge_vec(
+                &r,
+                "scalepilot_forecast_error",
+                "The accuracy gate's rolling scores: mape_percent, and loss_ratio (quantile loss over the no-change forecast's; at 1 or above the forecast adds nothing).",
+                &["target", "score"],
             ),
             leader: gauge(
                 &r,

@@ -122,6 +122,14 @@ pub async fn tick(
             .forecast_fallback
             .with_label_values(&[g.key])
             .set(i64::from(fs.gated()));
+        for (score, v) in [("mape_percent", fs.mape()), ("loss_ratio", fs.loss_ratio())] {
+            if let Some(v) = v {
+                ctx.metrics
+                    .forecast_error
+                    .with_label_values(&[g.key, score])
+                    .set(v);
+            }
+        }
         out
     });
     let forecast = forecast.map(|(f, ahead)| {

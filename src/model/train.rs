@@ -115,6 +115,11 @@ pub struct Trained {
     pub candidates: Vec<(String, f64)>,
 }
 
+/// A fit run on a scoped thread: its result, or an error if it panicked.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, String>>) -> Result<T, String> {
+    h.join().unwrap_or_else(|_| Err("a fit panicked".into()))
+}
+
 /// Cross-validates every candidate, picks the best, refits it on all rows.
 pub fn train(
     d: &Dataset,
@@ -139,17 +144,30 @@ pub fn train(
     // Out-of-sample residuals of every candidate, with the row index.
     let mut residuals_by: Vec<Vec<(usize, f64)>> = vec![Vec::new(); names.len()];
     let mut folds = Vec::new();
-    for k in 0..FOLDS {
-        let val = (k + 1) * chunk..((k + 2) * chunk).min(n);
-        let train_end = val.start.saturating_sub(spec.horizon_steps);
-        let (rows, y) = (&d.rows[..train_end], &d.targets[..train_end]);
+    let validation = |k: usize| (k + 1) * chunk..((k + 2) * chunk).min(n);
+    let train_end = |k: usize| validation(k).start.saturating_sub(spec.horizon_steps);
+    // The folds' ridge fits are independent: one thread each.
+    let fits: Vec<Result<Vec<Params>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..FOLDS)
+            .map(|k| {
+                let end = train_end(k);
+                s.spawn(move || {
+                    PENALTIES
+                        .iter()
+                        .map(|&p| fit_ridge(&d.rows[..end], &d.targets[..end], p))
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(joined).collect()
+    });
+    for (k, fit) in fits.into_iter().enumerate() {
+        let (val, train_end) = (validation(k), train_end(k));
+        let y = &d.targets[..train_end];
         let actual = &d.targets[val.clone()];
         let seasonal: Vec<f64> = d.rows[..train_end].iter().map(|r| r[8]).collect();
         let scale = errors(&seasonal, y, 1.0).mae;
-        let mut fold_models: Vec<Params> = PENALTIES
-            .iter()
-            .map(|&p| fit_ridge(rows, y, p))
-            .collect::<Result<_, _>>()?;
+        let mut fold_models = fit?;
         fold_models.extend(candidates.iter().cloned());
         let mut per = Vec::new();
         for (c, params) in fold_models.iter().enumerate() {
@@ -179,12 +197,6 @@ pub fn train(
     let best = (0..names.len())
         .min_by(|&a, &b| mae_sum[a].total_cmp(&mae_sum[b]))
         .unwrap_or(0);
-    let params = if best < PENALTIES.len() {
-        fit_ridge(&d.rows, &d.targets, PENALTIES[best])?
-    } else {
-        candidates.swap_remove(best - PENALTIES.len())
-    };
-    progress();
     let margin_of = |c: usize| {
         let (rows, res): (Vec<Vec<f64>>, Vec<f64>) = residuals_by[c]
             .iter()
@@ -192,8 +204,20 @@ pub fn train(
             .unzip();
         Margin::fit(&rows, &res)
     };
-    let margin = margin_of(best)?;
-    let no_change_margin = margin_of(PENALTIES.len() + 1)?;
+    // The final fit and the two margins are independent too.
+    let (refit, margin, no_change_margin) = std::thread::scope(|s| {
+        let refit = (best < PENALTIES.len())
+            .then(|| s.spawn(move || fit_ridge(&d.rows, &d.targets, PENALTIES[best])));
+        let no_change = s.spawn(|| margin_of(PENALTIES.len() + 1));
+        let margin = margin_of(best);
+        (refit.map(joined), margin, joined(no_change))
+    });
+    let params = match refit {
+        Some(fit) => fit?,
+        None => candidates.swap_remove(best - PENALTIES.len()),
+    };
+    let (margin, no_change_margin) = (margin?, no_change_margin?);
+    progress();
     Ok(Trained {
         params,
         folds,
