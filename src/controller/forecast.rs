@@ -154,7 +154,9 @@ mod tests {
             got = fs.step(1_800_000_000 + k * 60, &[external(500.0)]);
         }
         let (f, ahead) = got.expect("a forecast after 15 steps");
-        assert!(ahead > 0.0 && !f.gated);
+        assert!(ahead > 0.0);
+        assert!(f.gated, "no scores yet: the gate starts closed");
+        assert!(f.label.contains("forecast gated off: MAPE"), "{}", f.label);
         assert_eq!(
             f.observations[0].values,
             vec![(ahead * 1000.0).round() as i64]

@@ -9,8 +9,10 @@
 //!   what a reactive autoscaler assumes), whose ratio must stay below 1: a
 //!   forecast that does not beat "the load stays as it is" has nothing to add.
 //!
-//! The gate closes (fall back to reactive) when either fails, and opens again
-//! once the MAPE is below 80 % of the bound and the loss ratio below 0.95.
+//! The gate starts closed: trust is earned, once the scores span half the
+//! window. It closes (fall back to reactive) when either score fails, and
+//! opens again once the MAPE is below 80 % of the bound and the loss ratio
+//! below 0.95.
 
 use std::collections::VecDeque;
 
@@ -69,7 +71,7 @@ impl AccuracyGate {
             apes: 0,
             loss_sum: 0.0,
             no_change_loss_sum: 0.0,
-            open: true,
+            open: false,
         }
     }
 
@@ -116,7 +118,14 @@ impl AccuracyGate {
         let ratio = self.loss_ratio().unwrap_or(0.0);
         if self.open && (mape > self.bound_percent || ratio >= 1.0) {
             self.open = false;
-        } else if !self.open && mape < 0.8 * self.bound_percent && ratio < 0.95 {
+        } else if !self.open
+            && mape < 0.8 * self.bound_percent
+            && ratio < 0.95
+            && self
+                .scored
+                .front()
+                .is_some_and(|s| s.at <= t - self.window_s / 2)
+        {
             self.open = true;
         }
     }
@@ -206,6 +215,24 @@ mod tests {
         }
         assert!(g.is_open(), "mape {:?}", g.mape());
         assert!(g.mape().unwrap() < 1e-9);
+    }
+
+    #[test]
+    fn starts_closed_until_the_scores_span_half_the_window() {
+        let mut g = AccuracyGate::new(30.0, 600);
+        assert!(!g.is_open());
+        for t in (0..240).step_by(60) {
+            g.forecast(&ahead(t, 100.0, 1.02, 90.0, 1.1));
+            g.actual(t + 60, 100.0);
+        }
+        assert_eq!(g.mape(), Some(0.0));
+        assert!(
+            !g.is_open(),
+            "good scores from 60 s to 240 s: not yet half of 600 s"
+        );
+        g.forecast(&ahead(240, 100.0, 1.02, 90.0, 1.1));
+        g.actual(360, 100.0);
+        assert!(g.is_open(), "scores span 300 s");
     }
 
     #[test]

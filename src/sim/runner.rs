@@ -106,17 +106,22 @@ pub fn replay(
     let mut last_active = start;
     let metrics = a.spec.effective_metrics();
     let needs_pods = metrics.iter().any(|m| !is_average_value_total(m));
+    // The forecaster and its gate see the trace before the replay as the
+    // controller would have, had it run then: the replay starts in stride.
     let mut forecaster = a.forecast.as_ref().map(|f| {
         let mut fc = crate::model::Forecaster::new(f.model.model.clone());
+        let mut gate =
+            crate::model::AccuracyGate::new(f.model.max_mape_percent, f.model.gate_window_s);
+        let mut last_due = i64::MIN;
         for &(t, v) in f.warmup.iter() {
             fc.observe(t, v);
+            gate.actual(t, v);
+            if let Some(ahead) = fc.forecast().filter(|a| a.due != last_due) {
+                gate.forecast(&ahead);
+                last_due = ahead.due;
+            }
         }
-        (
-            fc,
-            crate::model::AccuracyGate::new(f.model.max_mape_percent, f.model.gate_window_s),
-            f,
-            i64::MIN,
-        )
+        (fc, gate, f, last_due)
     });
 
     let mut t = start;
