@@ -32,7 +32,7 @@ pub struct Margin {
 }
 
 /// The `q` quantile of `v` (sorted in place), by the nearest rank below.
-pub fn quantile(v: &mut [f64], q: f64) -> f64 {
+fn quantile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

@@ -229,3 +229,39 @@ pub fn train(
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_row_targets_the_peak_of_the_horizon_after_it() {
+        let spec = FeatureSpec::new(60, 3);
+        let values: Vec<f64> = (0..100).map(|k| ((k * 37) % 11) as f64).collect();
+        let d = dataset(
+            &spec,
+            &[Series {
+                t0: 0,
+                values: &values,
+            }],
+        );
+        // Rows start after the warm-up; the last rows are the ones a full horizon follows.
+        let first = spec.warmup() - 1;
+        assert_eq!(d.rows.len(), values.len() - spec.horizon_steps - first);
+        for (r, (row, y)) in d.rows.iter().zip(&d.targets).enumerate() {
+            let i = first + r;
+            assert_eq!(row[0], values[i], "row {i} ends at value {i}");
+            let peak = values[i + 1..=i + 3]
+                .iter()
+                .copied()
+                .fold(f64::MIN, f64::max);
+            assert_eq!(
+                *y,
+                peak,
+                "row {i}: the peak of values {}..={}",
+                i + 1,
+                i + 3
+            );
+        }
+    }
+}
