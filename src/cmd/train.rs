@@ -7,9 +7,7 @@ use std::time::Instant;
 
 use crate::cli::TrainArgs;
 use crate::error::{Error, Result};
-use crate::model::{
-    data_hash, dataset, train, FeatureSpec, ModelFile, Series, TrainingSummary, FORMAT_VERSION,
-};
+use crate::model::{data_hash, dataset, train, FeatureSpec, ModelFile, Series, TrainingSummary};
 use crate::sim::Trace;
 
 pub fn run(args: &TrainArgs) -> Result<()> {
@@ -99,12 +97,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     let all_values = series.iter().flat_map(|s| s.values.iter());
-    let file = ModelFile {
-        format_version: FORMAT_VERSION,
-        kind: trained.params.name(),
-        features: spec,
-        horizon_s: horizon_steps as i64 * step,
-        training: TrainingSummary {
+    let rows = data.rows.len();
+    let file = ModelFile::new(
+        trained,
+        spec,
+        TrainingSummary {
             sources: traces.iter().map(|(p, _, _)| p.clone()).collect(),
             hash: data_hash(all_values),
             start: traces.iter().map(|(_, t, _)| t.ts[0]).min().unwrap_or(0),
@@ -115,14 +112,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 .unwrap_or(0),
             interval_s: step,
             samples: traces.iter().map(|(_, _, k)| k).sum(),
-            rows: data.rows.len(),
+            rows,
         },
-        validation: trained.folds,
-        candidates: trained.candidates,
-        margin: trained.margin,
-        no_change_margin: trained.no_change_margin,
-        params: trained.params,
-    };
+    );
     file.save(&args.out).map_err(Error::Input)?;
     println!("wrote {}", args.out.display());
     Ok(())

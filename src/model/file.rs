@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::features::FeatureSpec;
 use super::kinds::Params;
 use super::margin::Margin;
-use super::train::FoldReport;
+use super::train::{FoldReport, Trained};
 
 /// The format this build writes and reads.
 /// Version 2: the target is the peak over the horizon and the margin a spread model.
@@ -61,6 +61,22 @@ pub fn data_hash<'a>(values: impl IntoIterator<Item = &'a f64>) -> String {
 }
 
 impl ModelFile {
+    /// The file of a trained model, with its features and training data.
+    pub fn new(trained: Trained, features: FeatureSpec, training: TrainingSummary) -> ModelFile {
+        ModelFile {
+            format_version: FORMAT_VERSION,
+            kind: trained.params.name(),
+            horizon_s: features.horizon_steps as i64 * features.step_s,
+            features,
+            training,
+            validation: trained.folds,
+            candidates: trained.candidates,
+            margin: trained.margin,
+            no_change_margin: trained.no_change_margin,
+            params: trained.params,
+        }
+    }
+
     /// The point forecast for a feature row (the expected peak), never negative.
     pub fn point(&self, row: &[f64]) -> f64 {
         self.params.model().predict(row).max(0.0)
@@ -144,12 +160,10 @@ mod tests {
             }],
         );
         let t = train(&d, &spec, || {}).unwrap();
-        ModelFile {
-            format_version: FORMAT_VERSION,
-            kind: t.params.name(),
-            features: spec,
-            horizon_s: 300,
-            training: TrainingSummary {
+        ModelFile::new(
+            t,
+            spec,
+            TrainingSummary {
                 sources: vec!["sine".into()],
                 hash: data_hash(&values),
                 start: 0,
@@ -158,12 +172,7 @@ mod tests {
                 samples: values.len(),
                 rows: d.rows.len(),
             },
-            validation: t.folds,
-            candidates: t.candidates,
-            margin: t.margin,
-            no_change_margin: t.no_change_margin,
-            params: t.params,
-        }
+        )
     }
 
     #[test]

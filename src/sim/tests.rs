@@ -285,9 +285,7 @@ fn capacity_parsing() {
 
 #[test]
 fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
-    use crate::model::{
-        dataset, train, FeatureSpec, ModelFile, Series, TrainingSummary, FORMAT_VERSION,
-    };
+    use crate::model::{dataset, train, FeatureSpec, ModelFile, Series, TrainingSummary};
     // Ten days of a daily jump from 100 to 600 units at 60 s steps; train on the first seven.
     let day = 1440usize;
     let load = |k: usize| {
@@ -308,26 +306,20 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
         }],
     );
     let t = train(&d, &spec, || {}).unwrap();
-    let model = ModelFile {
-        format_version: FORMAT_VERSION,
-        kind: t.params.name(),
-        features: spec,
-        horizon_s: 300,
-        training: TrainingSummary {
+    let rows = d.rows.len();
+    let model = ModelFile::new(
+        t,
+        spec,
+        TrainingSummary {
             sources: vec![],
             hash: String::new(),
             start: 0,
             end: 0,
             interval_s: 60,
             samples: 0,
-            rows: d.rows.len(),
+            rows,
         },
-        validation: t.folds,
-        candidates: t.candidates,
-        margin: t.margin,
-        no_change_margin: t.no_change_margin,
-        params: t.params,
-    };
+    );
     let past: Vec<(i64, f64)> = ts[..7 * day]
         .iter()
         .copied()
