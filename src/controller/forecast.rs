@@ -4,31 +4,20 @@
 //! value of the policy's first metric on every tick, and the accuracy gate.
 
 use crate::decide::{Forecast, Observation};
-use crate::model::{AccuracyGate, Forecaster, PolicyModel};
+use crate::model::{PolicyModel, RunningForecast};
 use crate::policy::ForecastSpec;
 use std::path::Path;
 
 /// The forecast state of one target.
-pub struct ForecastState {
-    setup: PolicyModel,
-    forecaster: Forecaster,
-    gate: AccuracyGate,
-    last_due: i64,
-}
+pub struct ForecastState(RunningForecast);
 
 /// Loads the model of a policy's forecast block; `Ok(None)` when it has none.
 pub fn load(
     policy_file: Option<&Path>,
     spec: Option<&ForecastSpec>,
 ) -> Result<Option<ForecastState>, String> {
-    Ok(
-        PolicyModel::load(policy_file, spec)?.map(|setup| ForecastState {
-            forecaster: Forecaster::new(setup.model.clone()),
-            gate: AccuracyGate::new(setup.max_mape_percent, setup.gate_window_s),
-            last_due: i64::MIN,
-            setup,
-        }),
-    )
+    Ok(PolicyModel::load(policy_file, spec)?
+        .map(|setup| ForecastState(RunningForecast::new(setup))))
 }
 
 /// The total an observation measures: the sum of an External metric's
@@ -72,52 +61,34 @@ impl ForecastState {
     pub fn step(&mut self, now_s: i64, observations: &[Observation]) -> Option<(Forecast, f64)> {
         let first = observations.first().filter(|o| o.error.is_none())?;
         let now = total(first)?;
-        self.forecaster.observe(now_s, now);
-        self.gate.actual(now_s, now);
-        let a = self.forecaster.forecast()?;
-        if a.due != self.last_due {
-            self.gate.forecast(&a);
-            self.last_due = a.due;
-        }
-        let (due, ahead) = (a.due, a.upper);
-        let gated = !self.gate.is_open();
-        let label = if gated {
-            format!(
-                "forecast gated off: {} ({})",
-                self.gate.describe(),
-                self.setup.label
-            )
-        } else {
-            format!(
-                "forecast peak {ahead:.1} within {} s ({})",
-                due - now_s,
-                self.setup.label
-            )
-        };
+        let rf = &mut self.0;
+        let a = rf.observe(now_s, now)?;
+        let ahead = a.upper;
+        let label = rf.label(ahead, a.due - now_s);
         let mut ahead_obs: Vec<Observation> = observations.to_vec();
         ahead_obs[0] = scaled(first, now, ahead);
         Some((
             Forecast {
                 observations: ahead_obs,
-                mode: self.setup.mode,
+                mode: rf.setup.mode,
                 label,
-                gated,
-                relax_targets_percent: self.setup.relax_targets_percent,
+                gated: rf.gated(),
+                relax_targets_percent: rf.setup.relax_targets_percent,
             },
             ahead,
         ))
     }
 
     pub fn gated(&self) -> bool {
-        !self.gate.is_open()
+        self.0.gated()
     }
 
     pub fn mape(&self) -> Option<f64> {
-        self.gate.mape()
+        self.0.gate().mape()
     }
 
     pub fn loss_ratio(&self) -> Option<f64> {
-        self.gate.loss_ratio()
+        self.0.gate().loss_ratio()
     }
 }
 

@@ -21,5 +21,5 @@ pub use forecaster::{Ahead, Forecaster};
 pub use gate::AccuracyGate;
 pub use kinds::{fit_ridge, Model, Params, Scaling};
 pub use margin::Margin;
-pub use policy::PolicyModel;
+pub use policy::{PolicyModel, RunningForecast};
 pub use train::{dataset, peak_ahead, train, Dataset, Errors, FoldReport, Series, Trained};

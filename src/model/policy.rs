@@ -1,11 +1,15 @@
 //! A policy's forecast block resolved: its model file loaded (relative to the
 //! policy file), checked against the policy's horizon, and the gate settings
-//! with their defaults. Used alike by the simulator and the live controller.
+//! with their defaults; and the forecast at work for that policy (forecaster
+//! and accuracy gate fed together). Used alike by the simulator and the live
+//! controller.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::file::ModelFile;
+use super::forecaster::{Ahead, Forecaster};
+use super::gate::AccuracyGate;
 use crate::policy::{ForecastMode, ForecastSpec};
 
 /// The gate's defaults: 30 % MAPE over the last hour.
@@ -59,5 +63,64 @@ impl PolicyModel {
             relax_targets_percent: f.relax_targets_percent.unwrap_or(0.0),
             label: path.display().to_string(),
         }))
+    }
+}
+
+/// A policy's forecast at work: every value seen feeds the forecaster and the
+/// accuracy gate, and each new forecast is handed to the gate to be scored.
+pub struct RunningForecast {
+    pub setup: PolicyModel,
+    forecaster: Forecaster,
+    gate: AccuracyGate,
+    last_due: i64,
+}
+
+impl RunningForecast {
+    pub fn new(setup: PolicyModel) -> Self {
+        RunningForecast {
+            forecaster: Forecaster::new(setup.model.clone()),
+            gate: AccuracyGate::new(setup.max_mape_percent, setup.gate_window_s),
+            last_due: i64::MIN,
+            setup,
+        }
+    }
+
+    /// The value at `t` (times must not go back); the forecast made at the
+    /// latest step, once the model has its warm-up.
+    pub fn observe(&mut self, t: i64, value: f64) -> Option<Ahead> {
+        self.forecaster.observe(t, value);
+        self.gate.actual(t, value);
+        let ahead = self.forecaster.forecast()?;
+        if ahead.due != self.last_due {
+            self.gate.forecast(&ahead);
+            self.last_due = ahead.due;
+        }
+        Some(ahead)
+    }
+
+    /// True while the gate has fallen back to reactive.
+    pub fn gated(&self) -> bool {
+        !self.gate.is_open()
+    }
+
+    pub fn gate(&self) -> &AccuracyGate {
+        &self.gate
+    }
+
+    /// What the reasons say: the forecast `upper` (in the policy's units) due
+    /// in `within_s`, or why the gate is closed.
+    pub fn label(&self, upper: f64, within_s: i64) -> String {
+        if self.gated() {
+            format!(
+                "forecast gated off: {} ({})",
+                self.gate.describe(),
+                self.setup.label
+            )
+        } else {
+            format!(
+                "forecast peak {upper:.1} within {within_s} s ({})",
+                self.setup.label
+            )
+        }
     }
 }

@@ -109,19 +109,11 @@ pub fn replay(
     // The forecaster and its gate see the trace before the replay as the
     // controller would have, had it run then: the replay starts in stride.
     let mut forecaster = a.forecast.as_ref().map(|f| {
-        let mut fc = crate::model::Forecaster::new(f.model.model.clone());
-        let mut gate =
-            crate::model::AccuracyGate::new(f.model.max_mape_percent, f.model.gate_window_s);
-        let mut last_due = i64::MIN;
+        let mut rf = crate::model::RunningForecast::new(f.model.clone());
         for &(t, v) in f.warmup.iter() {
-            fc.observe(t, v);
-            gate.actual(t, v);
-            if let Some(ahead) = fc.forecast().filter(|a| a.due != last_due) {
-                gate.forecast(&ahead);
-                last_due = ahead.due;
-            }
+            rf.observe(t, v);
         }
-        (fc, gate, f, last_due)
+        (rf, f.scale)
     });
 
     let mut t = start;
@@ -162,31 +154,13 @@ pub fn replay(
                     let observations = observe(
                         &metrics, world, seen_load, seen_ready, sampled, seen_t, true,
                     );
-                    let forecast = forecaster.as_mut().and_then(|(fc, gate, f, last_due)| {
-                        let raw = seen_load / f.scale;
-                        fc.observe(seen_t, raw);
-                        gate.actual(seen_t, raw);
-                        let a = fc.forecast()?;
-                        if a.due != *last_due {
-                            gate.forecast(&a);
-                            *last_due = a.due;
-                        }
-                        let (due, ahead) = (a.due, a.upper * f.scale);
-                        let gated = !gate.is_open();
-                        let label = if !world.explain {
-                            String::new()
-                        } else if gated {
-                            format!(
-                                "forecast gated off: {} ({})",
-                                gate.describe(),
-                                f.model.label
-                            )
+                    let forecast = forecaster.as_mut().and_then(|(rf, scale)| {
+                        let a = rf.observe(seen_t, seen_load / *scale)?;
+                        let ahead = a.upper * *scale;
+                        let label = if world.explain {
+                            rf.label(ahead, a.due - seen_t)
                         } else {
-                            format!(
-                                "forecast peak {ahead:.1} within {} s ({})",
-                                due - seen_t,
-                                f.model.label
-                            )
+                            String::new()
                         };
                         Some(crate::decide::Forecast {
                             observations: observe(
@@ -198,10 +172,10 @@ pub fn replay(
                                 seen_t,
                                 false,
                             ),
-                            mode: f.model.mode,
+                            mode: rf.setup.mode,
                             label,
-                            gated,
-                            relax_targets_percent: f.model.relax_targets_percent,
+                            gated: rf.gated(),
+                            relax_targets_percent: rf.setup.relax_targets_percent,
                         })
                     });
                     let input = DecisionInput {
