@@ -5,7 +5,10 @@
 # 80 %), the reactive scalepilot policy (the load stream at 85 per replica, no
 # scale-up tolerance), the same policy with the forecast (mode max, targets
 # raised 12 % while the accuracy gate trusts it), and the oracle; print
-# replica-hours and under-provisioned time of each.
+# replica-hours and under-provisioned time of each, and the share of the
+# replay in which the accuracy gate trusted the forecast; and the same
+# predictive policy with a perfect forecast (`--perfect-forecast`: the true
+# peak ahead, always trusted), the most any model could give it.
 # The horizon is 300 s, the default scale-down stabilization window: capacity
 # added now stays at least that long, so the forecast sizes it for the peak of
 # that span (`train` rounds the horizon to whole steps of the trace, at least
@@ -41,8 +44,8 @@ $2
 YAML
 }
 
-printf '| trace | train s | HPA rh / under %% | reactive rh / under %% | predictive rh / under %% | oracle rh | model |\n'
-printf '| --- | --- | --- | --- | --- | --- | --- |\n'
+printf '| trace | train s | HPA rh / under %% | reactive rh / under %% | predictive rh / under %% | trusted %% | perfect forecast rh / under %% | oracle rh | model |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for trace in "$TRACES"/*.csv; do
   name=$(basename "$trace" .csv)
   start=$(date +%s.%N)
@@ -52,7 +55,7 @@ for trace in "$TRACES"/*.csv; do
   # While the gate trusts the forecast, its margin carries the headroom: the targets run hotter.
   policy predictive "  forecast: {model: $name.json, mode: max, relaxTargetsPercent: ${RELAX:-12}}" > "$WORK/predictive.yaml"
   "$BIN" simulate --trace "$trace" --from-fraction 0.6 --policy "$WORK/reactive.yaml" \
-    --policy "$WORK/predictive.yaml" --baseline hpa,oracle --json > "$WORK/$name.sim.json"
+    --policy "$WORK/predictive.yaml" --baseline hpa,oracle --perfect-forecast --json > "$WORK/$name.sim.json"
   python3 - "$WORK/$name.sim.json" "$WORK/$name.json" "$name" "$train_s" <<'PY'
 import json, sys
 sim = json.load(open(sys.argv[1]))
@@ -63,6 +66,7 @@ def cell(n):
     return f'{c["replicaHours"]:.0f} / {c["underProvisionedPct"]:.2f}'
 hpa = next(n for n in cards if n.startswith("hpa"))
 oracle = next(n for n in cards if n.startswith("oracle"))
-print(f'| {sys.argv[3]} | {sys.argv[4]} | {cell(hpa)} | {cell("reactive")} | {cell("predictive")} | {cards[oracle]["replicaHours"]:.0f} | {model["kind"]} |')
+trusted = cards["predictive"]["forecastTrustedPct"]
+print(f'| {sys.argv[3]} | {sys.argv[4]} | {cell(hpa)} | {cell("reactive")} | {cell("predictive")} | {trusted:.0f} | {cell("predictive-perfect")} | {cards[oracle]["replicaHours"]:.0f} | {model["kind"]} |')
 PY
 done

@@ -279,6 +279,10 @@ pub struct SimulateArgs {
     /// Replay only the trace after this fraction (e.g. 0.6); the part before is the models' past.
     #[arg(long)]
     pub from_fraction: Option<f64>,
+    /// Also replay each predictive policy as NAME-perfect, its forecast replaced
+    /// by the true peak ahead (a what-if: the most a forecast could add).
+    #[arg(long)]
+    pub perfect_forecast: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -78,6 +78,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         hpa_target: args.hpa_target,
         step_s: 1,
         explain: args.decisions.is_some(),
+        perfect_forecast: args.perfect_forecast,
     };
     let describe = describe_trace(&trace);
     let mut record = match &args.decisions {
@@ -200,6 +201,7 @@ fn forecast_setup(
         model: m,
         scale: 1.0,
         warmup: std::sync::Arc::new(Vec::new()),
+        perfect: false,
     }))
 }
 
@@ -247,7 +249,7 @@ fn progress_bar(trace: &Trace, autoscalers: usize) -> Option<indicatif::Progress
 /// The scorecard as a text table.
 pub fn table(outcome: &Outcome) -> String {
     let mut out = format!(
-        "{:<14} {:>11} {:>8} {:>10} {:>9} {:>9} {:>8} {:>8} {:>6} {:>9}\n",
+        "{:<14} {:>11} {:>8} {:>10} {:>9} {:>9} {:>8} {:>8} {:>6} {:>9} {:>8}\n",
         "autoscaler",
         "replica-h",
         "×oracle",
@@ -257,7 +259,8 @@ pub fn table(outcome: &Outcome) -> String {
         "util-p95",
         "actions",
         "flaps",
-        "reaction"
+        "reaction",
+        "trusted"
     );
     for s in outcome.scorecards() {
         let ratio = s
@@ -266,8 +269,11 @@ pub fn table(outcome: &Outcome) -> String {
         let reaction = s
             .reaction_s
             .map_or("never".to_string(), |r| format!("{r} s"));
+        let trusted = s
+            .forecast_trusted_pct
+            .map_or("-".to_string(), |p| format!("{p:.1}%"));
         out.push_str(&format!(
-            "{:<14} {:>11.1} {:>8} {:>10.2} {:>9.3} {:>8.1}% {:>7.1}% {:>8} {:>6} {:>9}\n",
+            "{:<14} {:>11.1} {:>8} {:>10.2} {:>9.3} {:>8.1}% {:>7.1}% {:>8} {:>6} {:>9} {:>8}\n",
             s.name,
             s.replica_hours,
             ratio,
@@ -277,7 +283,8 @@ pub fn table(outcome: &Outcome) -> String {
             s.p95_utilization_pct,
             s.scale_actions,
             s.flaps,
-            reaction
+            reaction,
+            trusted
         ));
     }
     out

@@ -47,6 +47,22 @@ impl<'a> LoadCursor<'a> {
     }
 }
 
+/// The peak of the load over whole seconds in `(from, to]`: under either
+/// interpolation the load between samples lies between its ends, so the peak
+/// is at `from + 1`, at `to`, or at a sample in between.
+pub fn peak_in(trace: &Trace, mode: Interpolation, from: i64, to: i64) -> f64 {
+    let first = from + 1;
+    if to < first {
+        return f64::NAN;
+    }
+    let lo = trace.ts.partition_point(|&x| x < first);
+    let hi = trace.ts.partition_point(|&x| x <= to);
+    trace.values[lo..hi.max(lo)].iter().copied().fold(
+        load_at(trace, mode, first).max(load_at(trace, mode, to)),
+        f64::max,
+    )
+}
+
 /// The load at `t` without a cursor (binary search), for random access.
 pub fn load_at(trace: &Trace, mode: Interpolation, t: i64) -> f64 {
     let i = trace.ts.partition_point(|&x| x <= t).saturating_sub(1);
@@ -75,5 +91,22 @@ mod tests {
         assert_eq!(step.at(5), 0.0);
         assert_eq!(step.at(19), 100.0);
         assert_eq!(load_at(&t, Interpolation::Linear, 15), 75.0);
+    }
+
+    #[test]
+    fn peak_over_a_span_matches_every_second_of_it() {
+        let t = trace();
+        for mode in [Interpolation::Linear, Interpolation::Step] {
+            for (from, to) in [(-5, 3), (0, 10), (2, 9), (9, 19), (12, 18), (15, 40)] {
+                let brute = (from + 1..=to)
+                    .map(|s| load_at(&t, mode, s))
+                    .fold(f64::MIN, f64::max);
+                assert_eq!(
+                    peak_in(&t, mode, from, to),
+                    brute,
+                    "{mode:?} ({from}, {to}]"
+                );
+            }
+        }
     }
 }

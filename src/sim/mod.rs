@@ -13,7 +13,7 @@ mod score;
 mod trace;
 mod workload;
 
-pub use load::{load_at, Interpolation, LoadCursor};
+pub use load::{load_at, peak_in, Interpolation, LoadCursor};
 pub use plot::{plot, PlotFormat};
 pub use runner::{needed, oracle, replay, Autoscaler, ForecastSetup, Replay, World};
 pub use score::{largest_rise, Rise, ScoreKeeper, Scorecard};
@@ -86,6 +86,9 @@ pub struct SimConfig {
     pub step_s: i64,
     /// Decisions spell out their messages (needed for a decision record).
     pub explain: bool,
+    /// Adds, for every predictive policy, a `NAME-perfect` twin whose forecast
+    /// is the true peak ahead (see `ForecastSetup::perfect`).
+    pub perfect_forecast: bool,
 }
 
 impl Default for SimConfig {
@@ -100,6 +103,7 @@ impl Default for SimConfig {
             hpa_target: 80,
             step_s: 1,
             explain: false,
+            perfect_forecast: false,
         }
     }
 }
@@ -175,6 +179,20 @@ pub fn run(
             forecast: p.forecast.clone().map(|f| ForecastSetup { scale, ..f }),
         })
         .collect();
+    if cfg.perfect_forecast {
+        let twins: Vec<Autoscaler> = autoscalers
+            .iter()
+            .filter_map(|a| {
+                let f = a.forecast.clone()?;
+                Some(Autoscaler {
+                    name: format!("{}-perfect", a.name),
+                    forecast: Some(ForecastSetup { perfect: true, ..f }),
+                    ..a.clone()
+                })
+            })
+            .collect();
+        autoscalers.extend(twins);
+    }
     for b in &cfg.baselines {
         match b {
             Baseline::Hpa => autoscalers.push(hpa_baseline(min, max, cfg.hpa_target)),

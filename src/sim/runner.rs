@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
 use super::cluster::{Deployment, CPU_REQUEST_MILLI};
-use super::load::{Interpolation, LoadCursor};
+use super::load::{peak_in, Interpolation, LoadCursor};
 use super::score::{Rise, ScoreKeeper, Scorecard};
 use super::trace::Trace;
 use crate::decide::{
@@ -57,6 +57,10 @@ pub struct ForecastSetup {
     pub scale: f64,
     /// The trace before the replayed part, in model units: the model's past.
     pub warmup: std::sync::Arc<Vec<(i64, f64)>>,
+    /// What-if: the true peak of the load over the model's horizon (read
+    /// ahead in the trace, as only a replay can) replaces the forecast and is
+    /// always trusted: the most any forecast could add to this policy.
+    pub perfect: bool,
 }
 
 /// What one replay produced.
@@ -113,7 +117,7 @@ pub fn replay(
         for &(t, v) in f.warmup.iter() {
             rf.observe(t, v);
         }
-        (rf, f.scale)
+        (rf, f.scale, f.perfect)
     });
 
     let mut t = start;
@@ -154,13 +158,20 @@ pub fn replay(
                     let observations = observe(
                         &metrics, world, seen_load, seen_ready, sampled, seen_t, true,
                     );
-                    let forecast = forecaster.as_mut().and_then(|(rf, scale)| {
+                    let forecast = forecaster.as_mut().and_then(|(rf, scale, perfect)| {
                         let a = rf.observe(seen_t, seen_load / *scale)?;
-                        let ahead = a.upper * *scale;
-                        let label = if world.explain {
-                            rf.label(ahead, a.due - seen_t)
+                        let horizon = a.due - a.from;
+                        let ahead = if *perfect {
+                            peak_in(trace, world.interpolation, seen_t, seen_t + horizon)
                         } else {
-                            String::new()
+                            a.upper * *scale
+                        };
+                        let label = match (world.explain, *perfect) {
+                            (false, _) => String::new(),
+                            (true, false) => rf.label(ahead, a.due - seen_t),
+                            (true, true) => format!(
+                                "perfect forecast (what-if): peak {ahead:.1} within {horizon} s"
+                            ),
                         };
                         Some(crate::decide::Forecast {
                             observations: observe(
@@ -174,7 +185,7 @@ pub fn replay(
                             ),
                             mode: rf.setup.mode,
                             label,
-                            gated: rf.gated(),
+                            gated: rf.gated() && !*perfect,
                             relax_targets_percent: rf.setup.relax_targets_percent,
                         })
                     });
@@ -208,6 +219,9 @@ pub fn replay(
             capacity.push((t, cap));
         }
         keeper.step(t, l, ready, deploy.replicas());
+        if let Some((rf, _, perfect)) = &forecaster {
+            keeper.forecast(*perfect || !rf.gated());
+        }
         t += world.step_s;
     }
     let actions = keeper.actions().to_vec();

@@ -1,6 +1,7 @@
 //! The scorecard of one autoscaler over one replay: cost (replica-hours),
 //! under-provisioning (time and unserved load), utilization of ready replicas,
-//! scale actions, flaps, and the reaction time to the largest load increase.
+//! scale actions, flaps, the reaction time to the largest load increase, and
+//! for a policy with a forecast, the share of time its accuracy gate trusted it.
 
 use serde::Serialize;
 
@@ -27,6 +28,9 @@ pub struct Scorecard {
     /// Seconds from the largest load increase until ready capacity covered it
     /// (`None`: never within the replay).
     pub reaction_s: Option<i64>,
+    /// % of time the forecast's accuracy gate trusted it (`None`: no forecast).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_trusted_pct: Option<f64>,
 }
 
 /// The largest increase between consecutive samples: where it lands, and to what.
@@ -53,6 +57,9 @@ pub struct ScoreKeeper {
     actions: Vec<(i64, i32)>,
     last_direction: Option<(i64, i32)>,
     flaps: usize,
+    /// Time with a forecast, and of that the time it was trusted.
+    forecast_s: f64,
+    trusted_s: f64,
 }
 
 const BINS: usize = 1000;
@@ -75,6 +82,8 @@ impl ScoreKeeper {
             actions: Vec::new(),
             last_direction: None,
             flaps: 0,
+            forecast_s: 0.0,
+            trusted_s: 0.0,
         }
     }
 
@@ -101,6 +110,14 @@ impl ScoreKeeper {
             if t >= r.at && cap * (1.0 + 1e-9) + 1e-9 >= r.to {
                 self.reaction_s = Some(t - r.at);
             }
+        }
+    }
+
+    /// The forecast's state over the step just scored.
+    pub fn forecast(&mut self, trusted: bool) {
+        self.forecast_s += self.step_s;
+        if trusted {
+            self.trusted_s += self.step_s;
         }
     }
 
@@ -150,6 +167,8 @@ impl ScoreKeeper {
             scale_actions: self.actions.len(),
             flaps: self.flaps,
             reaction_s: self.reaction_s,
+            forecast_trusted_pct: (self.forecast_s > 0.0)
+                .then(|| pct(self.trusted_s, self.forecast_s)),
         }
     }
 }
@@ -189,6 +208,7 @@ mod tests {
         k.step(2, 30.0, 3, 4);
         k.action(3, 4, 3);
         k.step(3, 0.0, 3, 3);
+        k.forecast(true);
         let s = k.finish("x");
         assert!((s.replica_hours - 13.0 / 3600.0).abs() < 1e-12);
         assert_eq!(s.under_provisioned_pct, 25.0);
@@ -206,6 +226,7 @@ mod tests {
             Some(1),
             "25 covered by 3 ready replicas at t=2"
         );
+        assert_eq!(s.forecast_trusted_pct, Some(100.0), "one step, trusted");
     }
 
     #[test]
@@ -214,7 +235,9 @@ mod tests {
         k.action(0, 1, 2);
         k.action(400, 2, 1);
         k.action(500, 1, 1);
-        assert_eq!(k.finish("x").flaps, 0);
+        let s = k.finish("x");
+        assert_eq!(s.flaps, 0);
+        assert_eq!(s.forecast_trusted_pct, None, "no forecast");
     }
 
     #[test]

@@ -343,10 +343,12 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
         },
         scale: 1.0,
         warmup: std::sync::Arc::new(past),
+        perfect: false,
     });
     let mut c = cfg(100.0);
     c.baselines = vec![];
     c.explain = true;
+    c.perfect_forecast = true;
     let mut ahead = 0;
     let out = run(replayed, &[reactive, predictive], &c, |name, _, d| {
         if name == "predictive"
@@ -360,6 +362,24 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
     .unwrap();
     let (r, p) = (&out.replays[0].score, &out.replays[1].score);
     assert!(ahead > 0, "no decision was made ahead of load");
+    assert_eq!(r.forecast_trusted_pct, None);
+    // The what-if twin: the true peak ahead, always trusted, covers the ramp.
+    let perfect = &out.replays[2].score;
+    assert_eq!(perfect.name, "predictive-perfect");
+    assert_eq!(perfect.forecast_trusted_pct, Some(100.0));
+    assert!(
+        perfect.under_provisioned_pct <= p.under_provisioned_pct,
+        "perfect {} % vs model {} % under-provisioned",
+        perfect.under_provisioned_pct,
+        p.under_provisioned_pct
+    );
+    let trusted = p
+        .forecast_trusted_pct
+        .expect("a predictive policy reports its gate");
+    assert!(
+        trusted > 0.0 && trusted < 100.0,
+        "the gate starts closed, then trusts the model: {trusted} %"
+    );
     assert!(
         p.under_provisioned_pct < r.under_provisioned_pct,
         "predictive {} % vs reactive {} % under-provisioned",
