@@ -119,6 +119,8 @@ pub fn replay(
         }
         (rf, f.scale, f.perfect)
     });
+    // Whether the last decision acted on a forecast (made and not gated).
+    let mut forecast_acting = false;
 
     let mut t = start;
     while t < end {
@@ -189,6 +191,7 @@ pub fn replay(
                             relax_targets_percent: rf.setup.relax_targets_percent,
                         })
                     });
+                    forecast_acting = forecast.as_ref().is_some_and(|f| !f.gated);
                     let input = DecisionInput {
                         now: time(t),
                         policy: &a.spec,
@@ -219,8 +222,8 @@ pub fn replay(
             capacity.push((t, cap));
         }
         keeper.step(t, l, ready, deploy.replicas());
-        if let Some((rf, _, perfect)) = &forecaster {
-            keeper.forecast(*perfect || !rf.gated());
+        if forecaster.is_some() {
+            keeper.forecast(forecast_acting);
         }
         t += world.step_s;
     }
