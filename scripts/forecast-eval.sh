@@ -8,7 +8,9 @@
 # replica-hours and under-provisioned time of each, and the share of the
 # replay in which the accuracy gate trusted the forecast; and the same
 # predictive policy with a perfect forecast (`--perfect-forecast`: the true
-# peak ahead, always trusted), the most any model could give it.
+# peak ahead, always trusted), the most any model could give it; and the
+# daily-cycle strength `train` measured (under its bound the policy never acts
+# on the forecast and is the reactive one).
 # The horizon is 300 s, the default scale-down stabilization window: capacity
 # added now stays at least that long, so the forecast sizes it for the peak of
 # that span (`train` rounds the horizon to whole steps of the trace, at least
@@ -44,8 +46,8 @@ $2
 YAML
 }
 
-printf '| trace | train s | HPA rh / under %% | reactive rh / under %% | predictive rh / under %% | trusted %% | perfect forecast rh / under %% | oracle rh | model |\n'
-printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+printf '| trace | train s | HPA rh / under %% | reactive rh / under %% | predictive rh / under %% | trusted %% | perfect forecast rh / under %% | oracle rh | model | daily cycle |\n'
+printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for trace in "$TRACES"/*.csv; do
   name=$(basename "$trace" .csv)
   start=$(date +%s.%N)
@@ -67,6 +69,8 @@ def cell(n):
 hpa = next(n for n in cards if n.startswith("hpa"))
 oracle = next(n for n in cards if n.startswith("oracle"))
 trusted = cards["predictive"]["forecastTrustedPct"]
-print(f'| {sys.argv[3]} | {sys.argv[4]} | {cell(hpa)} | {cell("reactive")} | {cell("predictive")} | {trusted:.0f} | {cell("predictive-perfect")} | {cards[oracle]["replicaHours"]:.0f} | {model["kind"]} |')
+c = model["dailyCycle"]
+cycle = "n/a" if c["strength"] is None else f'{c["strength"]:.2f}' + ("" if c["strength"] >= c["minStrength"] else " (none: reactive)")
+print(f'| {sys.argv[3]} | {sys.argv[4]} | {cell(hpa)} | {cell("reactive")} | {cell("predictive")} | {trusted:.0f} | {cell("predictive-perfect")} | {cards[oracle]["replicaHours"]:.0f} | {model["kind"]} | {cycle} |')
 PY
 done

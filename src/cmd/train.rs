@@ -96,6 +96,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         trained.margin.quantile * 100.0,
         started.elapsed().as_secs_f64()
     );
+    let cycle = &trained.daily_cycle;
+    println!(
+        "{}: {}",
+        cycle.describe(),
+        if cycle.detected() {
+            "policies may act on the forecasts"
+        } else {
+            "policies using this model stay reactive"
+        }
+    );
     let all_values = series.iter().flat_map(|s| s.values.iter());
     let rows = data.rows.len();
     let file = ModelFile::new(

@@ -121,7 +121,7 @@ impl Metrics {
             forecast_fallback: gauge_vec(
                 &r,
                 "scalepilot_forecast_fallback",
-                "1 while the forecast accuracy gate has fallen back to reactive.",
+                "1 while the policy is reactive though it has a forecast: the accuracy gate has fallen back, or the model saw no daily cycle in its training data.",
                 &["target"],
             ),
             forecast_error: float_gauge_vec(

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::cycle::DailyCycle;
 use super::features::FeatureSpec;
 use super::kinds::Params;
 use super::margin::Margin;
@@ -14,7 +15,8 @@ use super::train::{FoldReport, Trained};
 
 /// The format this build writes and reads.
 /// Version 2: the target is the peak over the horizon and the margin a spread model.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3: the daily-cycle check of the training data.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// What the model was trained on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +47,8 @@ pub struct ModelFile {
     pub margin: Margin,
     /// The margin of the no-change forecast (see `AccuracyGate`).
     pub no_change_margin: Margin,
+    /// Whether the training data repeated from day to day: forecasts act only if it did.
+    pub daily_cycle: DailyCycle,
     pub params: Params,
 }
 
@@ -73,6 +77,7 @@ impl ModelFile {
             candidates: trained.candidates,
             margin: trained.margin,
             no_change_margin: trained.no_change_margin,
+            daily_cycle: trained.daily_cycle,
             params: trained.params,
         }
     }
@@ -206,7 +211,10 @@ mod tests {
     fn another_format_or_other_features_are_errors() {
         let m = trained();
         let text = serde_json::to_string(&m).unwrap();
-        let old = text.replace("\"formatVersion\":2", "\"formatVersion\":1");
+        let old = text.replace(
+            &format!("\"formatVersion\":{FORMAT_VERSION}"),
+            "\"formatVersion\":1",
+        );
         let e = ModelFile::parse(&old, "m.json").unwrap_err();
         assert!(
             e.contains("m.json: formatVersion 1") && e.contains("retrain"),

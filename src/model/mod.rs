@@ -6,6 +6,7 @@
 //!
 //! Pure: imports serde and linfa; never `kube` or `rdkafka`.
 
+mod cycle;
 mod features;
 mod file;
 mod forecaster;
@@ -15,6 +16,7 @@ mod margin;
 mod policy;
 mod train;
 
+pub use cycle::DailyCycle;
 pub use features::{ewma_series, FeatureSpec};
 pub use file::{data_hash, ModelFile, TrainingSummary, FORMAT_VERSION};
 pub use forecaster::{Ahead, Forecaster};

@@ -68,6 +68,8 @@ impl PolicyModel {
 
 /// A policy's forecast at work: every value seen feeds the forecaster and the
 /// accuracy gate, and each new forecast is handed to the gate to be scored.
+/// A model whose training data had no daily cycle is run and scored alike
+/// (its scores stay visible) but never acted on.
 pub struct RunningForecast {
     pub setup: PolicyModel,
     forecaster: Forecaster,
@@ -98,9 +100,10 @@ impl RunningForecast {
         Some(ahead)
     }
 
-    /// True while the gate has fallen back to reactive.
+    /// True while the policy stays reactive: the model's training data had
+    /// no daily cycle, or the accuracy gate has fallen back.
     pub fn gated(&self) -> bool {
-        !self.gate.is_open()
+        !self.setup.model.daily_cycle.detected() || !self.gate.is_open()
     }
 
     pub fn gate(&self) -> &AccuracyGate {
@@ -110,7 +113,13 @@ impl RunningForecast {
     /// What the reasons say: the forecast `upper` (in the policy's units) due
     /// in `within_s`, or why the gate is closed.
     pub fn label(&self, upper: f64, within_s: i64) -> String {
-        if self.gated() {
+        if !self.setup.model.daily_cycle.detected() {
+            format!(
+                "forecast not acted on: {} ({})",
+                self.setup.model.daily_cycle.describe(),
+                self.setup.label
+            )
+        } else if self.gated() {
             format!(
                 "forecast gated off: {} ({})",
                 self.gate.describe(),

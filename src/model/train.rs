@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cycle::DailyCycle;
 use super::features::{ewma_series, FeatureSpec};
 use super::kinds::{fit_ridge, Params};
 use super::margin::Margin;
@@ -44,12 +45,15 @@ pub struct FoldReport {
 pub struct Dataset {
     pub rows: Vec<Vec<f64>>,
     pub targets: Vec<f64>,
+    /// Whether the series repeat from day to day.
+    pub daily_cycle: DailyCycle,
 }
 
 pub fn dataset(spec: &FeatureSpec, series: &[Series]) -> Dataset {
     let mut d = Dataset {
         rows: Vec::new(),
         targets: Vec::new(),
+        daily_cycle: DailyCycle::measure(series, spec.step_s),
     };
     for s in series {
         let e = ewma_series(s.values);
@@ -111,6 +115,7 @@ pub struct Trained {
     /// The margin of the no-change (last-value) forecast, learned alike: the
     /// upper bound the accuracy gate holds the forecast's against.
     pub no_change_margin: Margin,
+    pub daily_cycle: DailyCycle,
     /// Mean validation MAE of every candidate, by name.
     pub candidates: Vec<(String, f64)>,
 }
@@ -223,6 +228,7 @@ pub fn train(
         folds,
         margin,
         no_change_margin,
+        daily_cycle: d.daily_cycle,
         candidates: names
             .into_iter()
             .zip(mae_sum.iter().map(|s| s / FOLDS as f64))

@@ -283,10 +283,11 @@ fn capacity_parsing() {
     assert!("auto:x".parse::<Capacity>().is_err());
 }
 
-#[test]
-fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
+/// Ten days of a daily jump from 100 to 600 units at 60 s steps: a model
+/// trained on the first seven, the replay of the last three, and a policy
+/// forecasting with the model (warmed up on the first seven).
+fn daily_jump_predictive() -> (NamedPolicy, Trace) {
     use crate::model::{dataset, train, FeatureSpec, ModelFile, Series, TrainingSummary};
-    // Ten days of a daily jump from 100 to 600 units at 60 s steps; train on the first seven.
     let day = 1440usize;
     let load = |k: usize| {
         if (600..900).contains(&(k % day)) {
@@ -330,7 +331,6 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
         ts[7 * day..].to_vec(),
         values[7 * day..].to_vec(),
     );
-    let reactive = policy("reactive", STREAM);
     let mut predictive = policy("predictive", STREAM);
     predictive.forecast = Some(ForecastSetup {
         model: crate::model::PolicyModel {
@@ -345,6 +345,21 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
         warmup: std::sync::Arc::new(past),
         perfect: false,
     });
+    (predictive, replayed)
+}
+
+#[test]
+fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
+    let (predictive, replayed) = daily_jump_predictive();
+    assert!(predictive
+        .forecast
+        .as_ref()
+        .unwrap()
+        .model
+        .model
+        .daily_cycle
+        .detected());
+    let reactive = policy("reactive", STREAM);
     let mut c = cfg(100.0);
     c.baselines = vec![];
     c.explain = true;
@@ -385,5 +400,47 @@ fn a_predictive_policy_scales_ahead_of_a_daily_jump_and_says_why() {
         "predictive {} % vs reactive {} % under-provisioned",
         p.under_provisioned_pct,
         r.under_provisioned_pct
+    );
+}
+
+#[test]
+fn a_model_whose_training_data_had_no_daily_cycle_is_never_acted_on() {
+    let (mut predictive, replayed) = daily_jump_predictive();
+    let setup = &mut predictive.forecast.as_mut().unwrap().model;
+    let mut model = (*setup.model).clone();
+    model.daily_cycle.strength = Some(0.1);
+    setup.model = std::sync::Arc::new(model);
+    let mut c = cfg(100.0);
+    c.baselines = vec![];
+    c.explain = true;
+    let mut said = 0;
+    let out = run(
+        replayed,
+        &[policy("reactive", STREAM), predictive],
+        &c,
+        |name, _, d| {
+            if name == "predictive" {
+                assert!(
+                    !d.steps.iter().any(|s| s.reason == "ForecastAhead"),
+                    "acted on a forecast"
+                );
+                if d.steps.iter().any(|s| {
+                    s.message
+                        .contains("no daily cycle in the training data (0.10")
+                        && s.message.contains("ramp model")
+                }) {
+                    said += 1;
+                }
+            }
+        },
+    )
+    .unwrap();
+    let (r, p) = (&out.replays[0].score, &out.replays[1].score);
+    assert!(said > 0, "the reasons never said why the forecast was idle");
+    assert_eq!(p.forecast_trusted_pct, Some(0.0));
+    assert_eq!(
+        (p.replica_hours, p.under_provisioned_pct),
+        (r.replica_hours, r.under_provisioned_pct),
+        "the policy is the reactive one"
     );
 }
