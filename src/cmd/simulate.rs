@@ -197,6 +197,14 @@ fn forecast_setup(
 ) -> Result<Option<sim::ForecastSetup>> {
     let loaded = crate::model::PolicyModel::load(Some(file), spec.forecast.as_ref())
         .map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
+    if let Some(m) = loaded.as_ref().filter(|m| !m.model.daily_cycle.detected()) {
+        eprintln!(
+            "{}: {}: {}; the policy replays as a reactive one",
+            file.display(),
+            m.label,
+            m.model.daily_cycle.describe()
+        );
+    }
     Ok(loaded.map(|m| sim::ForecastSetup {
         model: m,
         scale: 1.0,

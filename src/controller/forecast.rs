@@ -16,8 +16,11 @@ pub fn load(
     policy_file: Option<&Path>,
     spec: Option<&ForecastSpec>,
 ) -> Result<Option<ForecastState>, String> {
-    Ok(PolicyModel::load(policy_file, spec)?
-        .map(|setup| ForecastState(RunningForecast::new(setup))))
+    let setup = PolicyModel::load(policy_file, spec)?;
+    if let Some(s) = setup.as_ref().filter(|s| !s.model.daily_cycle.detected()) {
+        tracing::warn!(model = %s.label, cycle = %s.model.daily_cycle.describe(), "the policy stays reactive: its model saw no daily cycle");
+    }
+    Ok(setup.map(|setup| ForecastState(RunningForecast::new(setup))))
 }
 
 /// The total an observation measures: the sum of an External metric's
