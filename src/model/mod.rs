@@ -1,8 +1,9 @@
 //! Learned forecasts: feature construction without look-ahead, model kinds
 //! behind one trait (ridge regression with `linfa-elasticnet`, and the
 //! seasonal-naive and last-value baselines), rolling-origin cross-validation,
-//! the versioned model file, the accuracy gate, and a forecaster that runs a
-//! model over a live or replayed series.
+//! the daily-cycle check of the training data, the versioned model file, the
+//! accuracy gate, and a forecaster that runs a model over a live or replayed
+//! series.
 //!
 //! Pure: imports serde and linfa; never `kube` or `rdkafka`.
 

@@ -4,7 +4,8 @@
 //! with a rolling origin (each fold trains only on what precedes it, with a
 //! gap of one horizon so no target leaks); the model kind with the lowest
 //! mean validation MAE; and a safety margin learned from the out-of-sample
-//! residuals (see `margin`), so that under-forecasting is rare by design.
+//! residuals (see `margin`), so that under-forecasting is rare by design;
+//! and whether the series have a daily cycle to forecast at all (see `cycle`).
 
 use serde::{Deserialize, Serialize};
 
