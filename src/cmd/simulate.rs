@@ -197,12 +197,11 @@ fn forecast_setup(
 ) -> Result<Option<sim::ForecastSetup>> {
     let loaded = crate::model::PolicyModel::load(Some(file), spec.forecast.as_ref())
         .map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
-    if let Some(m) = loaded.as_ref().filter(|m| !m.model.daily_cycle.detected()) {
+    if let Some((m, why)) = loaded.as_ref().and_then(|m| Some((m, m.never_acts()?))) {
         eprintln!(
-            "{}: {}: {}; the policy replays as a reactive one",
+            "{}: {}: {why}; the policy replays as a reactive one",
             file.display(),
-            m.label,
-            m.model.daily_cycle.describe()
+            m.label
         );
     }
     Ok(loaded.map(|m| sim::ForecastSetup {

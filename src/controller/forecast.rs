@@ -17,8 +17,8 @@ pub fn load(
     spec: Option<&ForecastSpec>,
 ) -> Result<Option<ForecastState>, String> {
     let setup = PolicyModel::load(policy_file, spec)?;
-    if let Some(s) = setup.as_ref().filter(|s| !s.model.daily_cycle.detected()) {
-        tracing::warn!(model = %s.label, cycle = %s.model.daily_cycle.describe(), "the policy stays reactive: its model saw no daily cycle");
+    if let Some((s, why)) = setup.as_ref().and_then(|s| Some((s, s.never_acts()?))) {
+        tracing::warn!(model = %s.label, cycle = %why, "the policy stays reactive: its model saw no daily cycle");
     }
     Ok(setup.map(|setup| ForecastState(RunningForecast::new(setup))))
 }

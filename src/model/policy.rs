@@ -64,6 +64,13 @@ impl PolicyModel {
             label: path.display().to_string(),
         }))
     }
+
+    /// Why the policy never acts on this model's forecasts, if it never
+    /// does: the model's training data had no daily cycle.
+    pub fn never_acts(&self) -> Option<String> {
+        let cycle = &self.model.daily_cycle;
+        (!cycle.detected()).then(|| cycle.describe())
+    }
 }
 
 /// A policy's forecast at work: every value seen feeds the forecaster and the
@@ -103,7 +110,7 @@ impl RunningForecast {
     /// True while the policy stays reactive: the model's training data had
     /// no daily cycle, or the accuracy gate has fallen back.
     pub fn gated(&self) -> bool {
-        !self.setup.model.daily_cycle.detected() || !self.gate.is_open()
+        self.setup.never_acts().is_some() || !self.gate.is_open()
     }
 
     pub fn gate(&self) -> &AccuracyGate {
@@ -113,12 +120,8 @@ impl RunningForecast {
     /// What the reasons say: the forecast `upper` (in the policy's units) due
     /// in `within_s`, or why the gate is closed.
     pub fn label(&self, upper: f64, within_s: i64) -> String {
-        if !self.setup.model.daily_cycle.detected() {
-            format!(
-                "forecast not acted on: {} ({})",
-                self.setup.model.daily_cycle.describe(),
-                self.setup.label
-            )
+        if let Some(why) = self.setup.never_acts() {
+            format!("forecast not acted on: {why} ({})", self.setup.label)
         } else if self.gated() {
             format!(
                 "forecast gated off: {} ({})",
