@@ -65,11 +65,15 @@ impl PolicyModel {
         }))
     }
 
-    /// Why the policy never acts on this model's forecasts, if it never
-    /// does: the model's training data had no daily cycle.
+    /// True if the policy may act on this model's forecasts: the model's
+    /// training data had a daily cycle.
+    pub fn may_act(&self) -> bool {
+        self.model.daily_cycle.detected()
+    }
+
+    /// Why the policy never acts on this model's forecasts, if it never does.
     pub fn never_acts(&self) -> Option<String> {
-        let cycle = &self.model.daily_cycle;
-        (!cycle.detected()).then(|| cycle.describe())
+        (!self.may_act()).then(|| self.model.daily_cycle.describe())
     }
 }
 
@@ -110,7 +114,7 @@ impl RunningForecast {
     /// True while the policy stays reactive: the model's training data had
     /// no daily cycle, or the accuracy gate has fallen back.
     pub fn gated(&self) -> bool {
-        self.setup.never_acts().is_some() || !self.gate.is_open()
+        !self.setup.may_act() || !self.gate.is_open()
     }
 
     pub fn gate(&self) -> &AccuracyGate {
