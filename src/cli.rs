@@ -150,9 +150,14 @@ pub struct RunArgs {
         default_value = "/etc/scalepilot/policies"
     )]
     pub policies: PathBuf,
-    /// Kafka bootstrap servers, host:port[,host:port].
+    /// Kafka bootstrap servers, host:port[,host:port]: needed only when a
+    /// policy reads a `stream` metric (no broker is contacted otherwise).
     #[arg(long, env = "SCALEPILOT_BROKERS")]
-    pub brokers: String,
+    pub brokers: Option<String>,
+    /// List a target's metrics.k8s.io PodMetrics at most this often
+    /// (metrics-server's resolution is 15 s).
+    #[arg(long, env = "SCALEPILOT_METRICS_API_MIN_INTERVAL", default_value = "15s")]
+    pub metrics_api_min_interval: Seconds,
     /// Metric topics.
     #[arg(
         long,

@@ -17,3 +17,4 @@ pub mod policy;
 pub mod quantity;
 pub mod sim;
 pub mod snapshot;
+pub mod sources;

@@ -34,8 +34,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     if args.renew_deadline.0 >= args.lease_duration.0 {
         anyhow::bail!("--renew-deadline must be shorter than --lease-duration");
     }
-    let ingest = IngestConfig {
-        brokers: args.brokers.clone(),
+    let ingest = args.brokers.as_ref().map(|brokers| IngestConfig {
+        brokers: brokers.clone(),
         topics: args.topic.clone(),
         group: format!("{}.{identity}", args.group),
         dead_letter_topic: args.dead_letter_topic.clone(),
@@ -48,10 +48,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         from_beginning: true,
         properties: kafka_properties(std::env::vars()),
         checkpoint_topic: args.checkpoint_topic.clone(),
-    };
+    });
     let cfg = RunConfig {
         policies: args.policies.clone(),
         ingest,
+        allowed_lateness_ms: args.allowed_lateness.0 * 1000,
+        metrics_api_min_interval: secs(args.metrics_api_min_interval),
         dry_run: args.dry_run,
         decisions: args.decisions.clone(),
         lease: LeaseConfig {

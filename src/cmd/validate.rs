@@ -1,13 +1,15 @@
 //! `scalepilot validate PATH...`: every problem as `file:line:column: path: message`,
-//! a one-line summary, exit 1 on any problem.
+//! a one-line summary, exit 1 on any problem. A policy is valid when `run`
+//! would put it in force: its schema, and a source for each metric.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::policy::load_paths;
+use crate::policy::{check_sources, load_paths};
 
 pub fn run(paths: &[PathBuf]) -> ExitCode {
-    let report = load_paths(paths);
+    let mut report = load_paths(paths);
+    check_sources(&mut report);
     for p in &report.problems {
         println!("{p}");
     }

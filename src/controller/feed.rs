@@ -7,101 +7,32 @@
 //! Every replica consumes every partition (its consumer group is its own), so
 //! a standby holds the same windows as the leader and takes over warm.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::telemetry::Metrics;
 use crate::features::{Plan, WindowFeatures};
+use crate::sources::FeatureStore;
 use crate::ingest::{Ingest, IngestConfig, IngestCounters};
 
-/// Closed windows kept per target, metric, pod and window size.
-const KEEP: usize = 3;
-
-/// The latest closed windows of every target.
-#[derive(Default)]
-pub struct FeatureStore {
-    by_target: Mutex<HashMap<String, Vec<WindowFeatures>>>,
+/// The ingest thread and the way to hand it new plans.
+pub struct Running {
+    pub thread: std::thread::JoinHandle<()>,
+    pub plans: Sender<Plan>,
 }
 
-impl FeatureStore {
-    /// Adds closed windows, keeping the newest few of each series.
-    pub fn publish(&self, closed: &[WindowFeatures]) {
-        if closed.is_empty() {
-            return;
-        }
-        let mut map = self.by_target.lock().unwrap_or_else(|e| e.into_inner());
-        let mut touched = Vec::new();
-        for w in closed {
-            map.entry(w.target.clone()).or_default().push(w.clone());
-            touched.push(w.target.clone());
-        }
-        touched.sort();
-        touched.dedup();
-        for t in touched {
-            let Some(ws) = map.get_mut(&t) else { continue };
-            ws.sort_by(|a, b| {
-                let key = |w: &WindowFeatures| {
-                    (
-                        w.metric.clone(),
-                        w.pod.clone(),
-                        w.window_end - w.window_start,
-                        w.window_end,
-                    )
-                };
-                key(b).cmp(&key(a))
-            });
-            ws.dedup_by(|a, b| {
-                a.metric == b.metric
-                    && a.pod == b.pod
-                    && a.window_start == b.window_start
-                    && a.window_end == b.window_end
-            });
-            let mut seen: BTreeMap<(String, Option<String>, i64), usize> = BTreeMap::new();
-            ws.retain(|w| {
-                let n = seen
-                    .entry((
-                        w.metric.clone(),
-                        w.pod.clone(),
-                        w.window_end - w.window_start,
-                    ))
-                    .or_default();
-                *n += 1;
-                *n <= KEEP
-            });
-        }
-    }
-
-    /// The windows of `target` that are still fresh at `now_ms`: a window
-    /// that ended more than two window lengths plus `slack_ms` ago means its
-    /// samples stopped coming, and a decision must not act on it.
-    pub fn windows(&self, target: &str, now_ms: i64, slack_ms: i64) -> Vec<WindowFeatures> {
-        let map = self.by_target.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(target)
-            .map(|ws| {
-                ws.iter()
-                    .filter(|w| {
-                        w.window_end + 2 * (w.window_end - w.window_start) + slack_ms >= now_ms
-                    })
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// Runs the consumer until `stop`; `plans` delivers new plans.
+/// Runs the consumer until `stop`; [`Running::plans`] delivers new plans.
 pub fn spawn(
     cfg: IngestConfig,
     mut plan: Plan,
-    plans: Receiver<Plan>,
     store: Arc<FeatureStore>,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
+) -> Running {
+    let (tx, plans) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
         .name("ingest".into())
         .spawn(move || {
             let mut reported = IngestCounters::default();
@@ -153,7 +84,8 @@ pub fn spawn(
                 }
             }
         })
-        .expect("spawning the ingest thread")
+        .expect("spawning the ingest thread");
+    Running { thread, plans: tx }
 }
 
 /// Moves counter increments since the last report into the metrics.

@@ -36,11 +36,18 @@ use tracing::Instrument;
 use crate::decide::History;
 use crate::features::plan_for;
 use crate::ingest::IngestConfig;
+use crate::sources::{self, FeatureStore, MetricsApi, Observed, Registry, StreamSource};
 
 /// Everything `scalepilot run` is told.
 pub struct RunConfig {
     pub policies: PathBuf,
-    pub ingest: IngestConfig,
+    /// The stream source's consumer; None without `--brokers` (no broker is
+    /// contacted, and stream metrics are missing with that reason).
+    pub ingest: Option<IngestConfig>,
+    /// The stream windows' allowed lateness (their staleness bound).
+    pub allowed_lateness_ms: i64,
+    /// PodMetrics are listed at most this often per target.
+    pub metrics_api_min_interval: Duration,
     pub dry_run: bool,
     pub decisions: Option<PathBuf>,
     pub lease: LeaseConfig,
@@ -111,18 +118,43 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
         identity: cfg.lease.identity.clone(),
     };
 
-    let store = Arc::new(feed::FeatureStore::default());
+    let store = Arc::new(FeatureStore::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let (plans, plans_rx) = std::sync::mpsc::channel();
     let in_force = |p: &PolicySet| p.policies().values().cloned().collect::<Vec<_>>();
-    let ingest = feed::spawn(
-        cfg.ingest.clone(),
-        plan_for(&in_force(&policies)),
-        plans_rx,
-        Arc::clone(&store),
-        Arc::clone(&metrics),
-        Arc::clone(&stop),
-    );
+    let registry = Registry::new()
+        .with(StreamSource::new(
+            cfg.ingest.as_ref().map(|_| Arc::clone(&store)),
+            cfg.allowed_lateness_ms,
+        ))
+        .with(MetricsApi::new(client.clone(), cfg.metrics_api_min_interval));
+    // The consumer starts when a policy in force first reads a stream: no
+    // broker is contacted while none does.
+    let mut ingest: Option<feed::Running> = None;
+    let start_ingest = |p: &PolicySet, ingest: &mut Option<feed::Running>| {
+        if !sources::needs_broker(p.policies().values().map(|p| &p.spec)) {
+            return;
+        }
+        let plan = plan_for(&in_force(p));
+        match (ingest.as_ref(), cfg.ingest.as_ref()) {
+            (Some(running), _) => {
+                let _ = running.plans.send(plan);
+            }
+            (None, Some(icfg)) => {
+                *ingest = Some(feed::spawn(
+                    icfg.clone(),
+                    plan,
+                    Arc::clone(&store),
+                    Arc::clone(&metrics),
+                    Arc::clone(&stop),
+                ));
+            }
+            (None, None) => tracing::error!(
+                "a policy reads metrics from the stream but no --brokers was given: those metrics stay missing"
+            ),
+        }
+    };
+    start_ingest(&policies, &mut ingest);
+    let mut missing: HashMap<(String, String), &'static str> = HashMap::new();
 
     let mut cluster = cluster::Cluster::new(client);
     let namespaces = |p: &PolicySet| -> Vec<String> {
@@ -160,7 +192,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
             metrics.policy_errors.inc_by(r.problems.len() as u64);
             if r.changed {
                 tracing::info!(policies = policies.policies().len(), "policies changed");
-                let _ = plans.send(plan_for(&in_force(&policies)));
+                start_ingest(&policies, &mut ingest);
                 cluster.watch(&namespaces(&policies));
                 due.retain(|k, _| policies.policies().contains_key(k));
                 // Models are reloaded with the policies (their state starts over).
@@ -196,8 +228,15 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
             warned.remove(&format!("missing {key}"));
             let hpa = cluster.hpa_for(ns, name);
             let pods = tick::pods_of(&cluster.pods(ns, &deployment));
-            let lateness = cfg.ingest.engine.allowed_lateness_ms;
-            let windows = store.windows(key, now.timestamp_millis(), 2 * lateness + 10_000);
+            let selector = objects::selector(&deployment);
+            let target = sources::Target {
+                key,
+                namespace: ns,
+                name,
+                selector: selector.as_deref(),
+            };
+            let observed = registry.observe(&target, &policy.spec, now).await;
+            note_missing(&metrics, key, &observed, &mut missing);
             let gathered = tick::Gathered {
                 key,
                 namespace: ns,
@@ -205,7 +244,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
                 policy,
                 deployment: &deployment,
                 pods,
-                windows,
+                observed,
                 hpa: hpa.clone(),
             };
             let ctx = tick::TickContext {
@@ -244,9 +283,18 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
                 }
             }
             if let Some(out) = sink.as_mut() {
-                let line = serde_json::to_string(&record)?;
-                writeln!(out, "{line}")?;
-                out.flush()?;
+                let written = serde_json::to_string(&record)
+                    .map_err(std::io::Error::from)
+                    .and_then(|line| writeln!(out, "{line}"))
+                    .and_then(|()| out.flush());
+                if let Err(e) = written {
+                    // A full disk must not stop the scaling: say so, keep going.
+                    if warned.insert("decisions sink".into()) {
+                        tracing::error!(error = %e, "writing the decision record failed; records are dropped until it works again");
+                    }
+                } else {
+                    warned.remove("decisions sink");
+                }
             }
         }
 
@@ -266,8 +314,49 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
     if let Some(h) = election {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
-    tokio::task::spawn_blocking(move || ingest.join())
-        .await
-        .ok();
+    if let Some(running) = ingest {
+        tokio::task::spawn_blocking(move || running.thread.join())
+            .await
+            .ok();
+    }
     Ok(())
+}
+
+/// Keeps `scalepilot_metric_missing` in step with the tick's observations and
+/// logs each cause once: when a metric's reason changes, and when it is back.
+fn note_missing(
+    metrics: &Metrics,
+    key: &str,
+    observed: &[Observed],
+    state: &mut HashMap<(String, String), &'static str>,
+) {
+    for o in observed {
+        let metric = o.observation.name.clone();
+        let id = (key.to_string(), metric.clone());
+        let now = o.missing.as_ref().map(|m| m.code);
+        let before = state.get(&id).copied();
+        if before == now {
+            continue;
+        }
+        if let Some(code) = before {
+            let _ = metrics
+                .metric_missing
+                .remove_label_values(&[key, &metric, code]);
+        }
+        match &o.missing {
+            Some(m) => {
+                metrics
+                    .metric_missing
+                    .with_label_values(&[key, &metric, m.code])
+                    .set(1);
+                let source = o.source.map_or("none", |s| s.name());
+                tracing::warn!(target = %key, metric = %metric, source, reason = m.code, message = %m.message, "metric missing: the decision treats it as the HPA treats a failed metric");
+                state.insert(id, m.code);
+            }
+            None => {
+                tracing::info!(target = %key, metric = %metric, "metric observed again");
+                state.remove(&id);
+            }
+        }
+    }
 }

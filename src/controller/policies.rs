@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::features::target_key;
-use crate::policy::{load_file, policy_files, ScalingPolicy};
+use crate::policy::{load_file, policy_files, source_problems, ScalingPolicy};
 
 /// One file's last good contents.
 struct FileState {
@@ -87,20 +87,22 @@ impl PolicySet {
                 );
                 continue;
             }
-            let report = load_file(&path, &text);
+            let mut report = load_file(&path, &text);
+            for p in &report.policies {
+                // A metric no source can provide would never be observed.
+                report.problems.extend(source_problems(p, &text));
+            }
             if report.problems.is_empty() {
                 let good = report.policies.into_iter().map(|p| p.policy).collect();
                 seen.insert(path, FileState { text, good });
             } else {
                 out.problems
                     .extend(report.problems.iter().map(ToString::to_string));
-                if let Some(st) = previous {
-                    // Rejected: the last good version stays (its text too, so
-                    // the bad one is reported again only when it changes).
-                    let mut st = st;
-                    st.text = text;
-                    seen.insert(path, st);
-                }
+                // Rejected: the last good version stays, if any; its text is
+                // the bad one's, so the problems are reported again only when
+                // the file changes.
+                let good = previous.map(|st| st.good).unwrap_or_default();
+                seen.insert(path, FileState { text, good });
             }
         }
         self.files = seen;
@@ -191,6 +193,36 @@ spec:
         std::fs::remove_file(dir.join("x-copy.yaml")).unwrap();
         assert!(set.reload().changed);
         assert!(set.policies().is_empty(), "a deleted file's policies go");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn garbage_and_unobservable_metrics_are_rejected_and_reported_once() {
+        let dir = temp_dir("garbage");
+        std::fs::write(dir.join("junk.yaml"), ":\n").unwrap();
+        let pods = format!(
+            "{GOOD}  metrics:\n    - type: Pods\n      pods: {{metric: {{name: jobs}}, target: {{type: AverageValue, averageValue: \"5\"}}}}\n"
+        );
+        std::fs::write(dir.join("web.yaml"), &pods).unwrap();
+        let mut set = PolicySet::new(&dir);
+        let r = set.reload();
+        assert!(set.policies().is_empty(), "{r:?}");
+        assert!(
+            r.problems.iter().any(|p| p.contains("web.yaml:8:")
+                && p.contains("spec.metrics[0]")
+                && p.contains("stream")),
+            "{:?}",
+            r.problems
+        );
+        assert!(r.problems.iter().any(|p| p.contains("junk.yaml")), "{:?}", r.problems);
+        assert_eq!(set.reload(), Reload::default(), "a new bad file is reported once too");
+        let with_stream = pods.replace(
+            "averageValue: \"5\"}}",
+            "averageValue: \"5\"}}\n      stream: {window: 60s, aggregate: mean}",
+        );
+        std::fs::write(dir.join("web.yaml"), with_stream).unwrap();
+        assert!(set.reload().changed);
+        assert!(set.policies().contains_key("shop/web"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -23,6 +23,7 @@ pub struct Metrics {
     pub desired: IntGaugeVec,
     pub current: IntGaugeVec,
     pub observed: GaugeVec,
+    pub metric_missing: IntGaugeVec,
     pub forecast: GaugeVec,
     pub forecast_fallback: IntGaugeVec,
     pub forecast_error: GaugeVec,
@@ -111,6 +112,12 @@ impl Metrics {
                 "scalepilot_observed_value",
                 "The observed value of each metric, as the decision read it.",
                 &["target", "metric"],
+            ),
+            metric_missing: gauge_vec(
+                &r,
+                "scalepilot_metric_missing",
+                "1 while a policy's metric has no value for the decision, by reason (no_window, no_broker, fetch_failed, no_pod_metrics, no_selector, no_source).",
+                &["target", "metric", "reason"],
             ),
             forecast: float_gauge_vec(
                 &r,

@@ -15,7 +15,6 @@ use super::history::{self, ANNOTATION};
 use super::objects::{annotation, pod};
 use super::telemetry::Metrics;
 use crate::decide::{decide, ControllerConfig, Decision, DecisionInput, History, Time};
-use crate::features::observations;
 use crate::policy::ScalingPolicy;
 
 /// Attempts to write one decision when writes conflict.
@@ -72,7 +71,8 @@ pub struct Gathered<'a> {
     pub policy: &'a ScalingPolicy,
     pub deployment: &'a Deployment,
     pub pods: Vec<crate::decide::Pod>,
-    pub windows: Vec<crate::features::WindowFeatures>,
+    /// Each metric of the policy as its source observed it.
+    pub observed: Vec<crate::sources::Observed>,
     pub hpa: Option<String>,
 }
 
@@ -107,7 +107,7 @@ pub async fn tick(
         .as_ref()
         .and_then(|s| s.replicas)
         .unwrap_or(0);
-    let observations = observations(&g.policy.spec, &g.windows);
+    let observations: Vec<_> = g.observed.iter().map(|o| o.observation.clone()).collect();
     for o in &observations {
         if let Some(v) = o.values.first().copied().or(o.value) {
             ctx.metrics

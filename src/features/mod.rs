@@ -14,7 +14,7 @@ mod window;
 pub use engine::{
     identity, Checkpoint, Counters, EngineConfig, Folded, Partition, Plan, SeriesPlan,
 };
-pub use observe::{aggregate, observations};
+pub use observe::{aggregate, observations, observe_metric};
 pub use plan::{is_per_pod, plan_for, stream_metric, target_key, DEFAULT_WINDOW_MS};
 pub use sample::{check, decode, Rejection, Sample};
 pub use window::{sort_windows, Aggregate, Quantiles, WindowFeatures, WindowSpec};

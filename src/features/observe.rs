@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::plan::{is_per_pod, stream_metric};
 use super::window::WindowFeatures;
 use crate::decide::{Observation, PodSample, Time};
-use crate::policy::{MetricSourceType, PolicySpec, StreamAggregate};
+use crate::policy::{MetricSourceType, MetricSpec, PolicySpec, StreamAggregate};
 
 /// The aggregate of one window.
 pub fn aggregate(w: &WindowFeatures, a: StreamAggregate) -> Option<f64> {
@@ -74,56 +74,57 @@ fn per_pod(
     }
 }
 
-/// Observations for the stream metrics of `spec`, from the windows of its
-/// target. A metric without a closed window yet is observed as an error, so
-/// the decision chain treats it as the HPA treats a missing metric. Per-pod
-/// metrics (Pods, Resource) get each pod's latest closed window; a pod
-/// without one is a pod without a sample.
-pub fn observations(spec: &PolicySpec, windows: &[WindowFeatures]) -> Vec<Observation> {
-    let mut out = Vec::new();
-    for m in &spec.metrics {
-        let (Some(st), Some(name)) = (&m.stream, stream_metric(m)) else {
-            continue;
-        };
-        let Ok((size_ms, _)) = st.window_ms() else {
-            continue;
-        };
-        if is_per_pod(m) {
-            out.push(per_pod(
-                m.source_type.clone(),
-                name,
-                st.aggregate,
-                &st.window,
-                size_ms,
-                windows,
-            ));
-            continue;
-        }
-        let latest = windows
-            .iter()
-            .filter(|w| w.closed && w.metric == name && w.window_end - w.window_start == size_ms)
-            .max_by_key(|w| w.window_end);
-        let value = latest.and_then(|w| aggregate(w, st.aggregate));
-        let milli = value.map(|v| (v * 1000.0).round() as i64);
-        let error = milli
-            .is_none()
-            .then(|| format!("no closed {} window of stream metric {name} yet", st.window));
-        out.push(Observation {
-            source_type: m.source_type.clone(),
-            name: name.to_string(),
-            pods: Default::default(),
-            value: if m.source_type == MetricSourceType::Object {
-                milli
-            } else {
-                None
-            },
-            values: if m.source_type == MetricSourceType::External {
-                milli.into_iter().collect()
-            } else {
-                Vec::new()
-            },
-            error,
-        });
+/// The observation of one stream metric `m` from the windows of its target,
+/// or None when `m` has no (valid) `stream` block. A metric without a closed
+/// window yet is observed as an error, so the decision chain treats it as the
+/// HPA treats a missing metric. Per-pod metrics (Pods, Resource) get each
+/// pod's latest closed window; a pod without one is a pod without a sample.
+pub fn observe_metric(m: &MetricSpec, windows: &[WindowFeatures]) -> Option<Observation> {
+    let (Some(st), Some(name)) = (&m.stream, stream_metric(m)) else {
+        return None;
+    };
+    let (size_ms, _) = st.window_ms().ok()?;
+    if is_per_pod(m) {
+        return Some(per_pod(
+            m.source_type.clone(),
+            name,
+            st.aggregate,
+            &st.window,
+            size_ms,
+            windows,
+        ));
     }
-    out
+    let latest = windows
+        .iter()
+        .filter(|w| w.closed && w.metric == name && w.window_end - w.window_start == size_ms)
+        .max_by_key(|w| w.window_end);
+    let value = latest.and_then(|w| aggregate(w, st.aggregate));
+    let milli = value.map(|v| (v * 1000.0).round() as i64);
+    let error = milli
+        .is_none()
+        .then(|| format!("no closed {} window of stream metric {name} yet", st.window));
+    Some(Observation {
+        source_type: m.source_type.clone(),
+        name: name.to_string(),
+        pods: Default::default(),
+        value: if m.source_type == MetricSourceType::Object {
+            milli
+        } else {
+            None
+        },
+        values: if m.source_type == MetricSourceType::External {
+            milli.into_iter().collect()
+        } else {
+            Vec::new()
+        },
+        error,
+    })
+}
+
+/// Observations for the stream metrics of `spec` (see [`observe_metric`]).
+pub fn observations(spec: &PolicySpec, windows: &[WindowFeatures]) -> Vec<Observation> {
+    spec.metrics
+        .iter()
+        .filter_map(|m| observe_metric(m, windows))
+        .collect()
 }

@@ -7,6 +7,7 @@
 mod defaults;
 mod load;
 mod schema;
+mod sources;
 mod spans;
 mod validate;
 
@@ -15,4 +16,5 @@ pub use defaults::{
 };
 pub use load::{load_file, load_paths, load_text, policy_files, LoadReport, LoadedPolicy, Problem};
 pub use schema::*;
+pub use sources::{check_sources, source_of, source_problems, NoSource, SourceKind, METRICS_API_RESOURCES};
 pub use validate::{validate_spec, Issue};

@@ -1,0 +1,215 @@
+//! Which source feeds each metric of a policy in the live controller, decided
+//! from the metric's spec alone when policies load: a `stream` block reads the
+//! metric stream on Kafka; a `Resource` or `ContainerResource` metric without
+//! one reads `metrics.k8s.io` (cpu and memory, what metrics-server serves), as
+//! the HPA does. A metric no source can provide is a problem of its policy, at
+//! its `file:line:column`, saying what to add: `validate` and `run` reject it
+//! (the simulator and `decide` bring their own metrics and do not ask).
+//!
+//! Pure: the runtime sources behind these kinds live in `crate::sources`.
+
+use std::path::Path;
+
+use super::load::{LoadReport, LoadedPolicy, Problem};
+use super::schema::{MetricSourceType, MetricSpec};
+use super::spans;
+
+/// The resources metrics-server reports for every container.
+pub const METRICS_API_RESOURCES: &[&str] = &["cpu", "memory"];
+
+/// A kind of metric source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceKind {
+    /// Samples on Kafka, windowed by the features engine (`stream` block).
+    Stream,
+    /// `metrics.k8s.io/v1beta1` PodMetrics (metrics-server).
+    MetricsApi,
+}
+
+impl SourceKind {
+    /// The name users see (`observe`, metrics labels, logs).
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Stream => "stream",
+            SourceKind::MetricsApi => "metrics.k8s.io",
+        }
+    }
+
+    /// Whether this source reads from the Kafka brokers.
+    pub fn needs_broker(self) -> bool {
+        matches!(self, SourceKind::Stream)
+    }
+}
+
+/// Why no source can provide a metric: the path of the field to blame and
+/// what to add.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoSource {
+    /// Relative to the metric, e.g. `resource.name` (empty: the metric).
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// The source of metric `m` in the live controller.
+pub fn source_of(m: &MetricSpec) -> Result<SourceKind, NoSource> {
+    if m.stream.is_some() {
+        return Ok(SourceKind::Stream);
+    }
+    let resource = match m.source_type {
+        MetricSourceType::Resource => m.resource.as_ref().map(|r| (&r.name, "resource.name")),
+        MetricSourceType::ContainerResource => m
+            .container_resource
+            .as_ref()
+            .map(|r| (&r.name, "containerResource.name")),
+        _ => None,
+    };
+    match resource {
+        Some((name, _)) if METRICS_API_RESOURCES.contains(&name.as_str()) => {
+            Ok(SourceKind::MetricsApi)
+        }
+        Some((name, field)) => Err(NoSource {
+            field,
+            message: format!(
+                "Unsupported value: {name:?}: metrics.k8s.io reports only {}; add a `stream:` block \
+                 (e.g. `stream: {{window: 60s, aggregate: mean}}`) to read {name} from samples on Kafka",
+                METRICS_API_RESOURCES.join(" and ")
+            ),
+        }),
+        None => Err(NoSource {
+            field: "",
+            message: format!(
+                "no source provides this {} metric: add a `stream:` block (e.g. `stream: {{window: \
+                 60s, aggregate: mean}}`) to compute it from samples on Kafka; only Resource and \
+                 ContainerResource cpu/memory metrics are read from metrics.k8s.io without one",
+                m.source_type.as_str()
+            ),
+        }),
+    }
+}
+
+/// The source problems of one loaded policy, located in `text` (the file's
+/// contents).
+pub fn source_problems(p: &LoadedPolicy, text: &str) -> Vec<Problem> {
+    let docs = spans::index(text).unwrap_or_default();
+    let doc = docs.iter().find(|d| d.start.0 == p.line);
+    let mut out = Vec::new();
+    for (i, m) in p.policy.spec.metrics.iter().enumerate() {
+        let Err(e) = source_of(m) else { continue };
+        let mut path = format!("spec.metrics[{i}]");
+        if !e.field.is_empty() {
+            path = format!("{path}.{}", e.field);
+        }
+        let (line, column) = doc.map_or((p.line, 1), |d| d.find(&path));
+        out.push(Problem {
+            file: p.file.clone(),
+            line,
+            column,
+            path,
+            message: e.message,
+        });
+    }
+    out
+}
+
+/// Moves every policy with a metric no source can provide out of `report`,
+/// adding its problems (files are read again to locate them).
+pub fn check_sources(report: &mut LoadReport) {
+    let mut texts: std::collections::BTreeMap<&Path, String> = Default::default();
+    let mut rejected = Vec::new();
+    let mut problems = Vec::new();
+    for (i, p) in report.policies.iter().enumerate() {
+        if p.policy.spec.metrics.iter().all(|m| source_of(m).is_ok()) {
+            continue;
+        }
+        let text = texts
+            .entry(p.file.as_path())
+            .or_insert_with(|| std::fs::read_to_string(&p.file).unwrap_or_default());
+        problems.extend(source_problems(p, text));
+        rejected.push(i);
+    }
+    for i in rejected.into_iter().rev() {
+        report.policies.remove(i);
+    }
+    report.problems.extend(problems);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::load_file;
+
+    fn load(text: &str) -> LoadReport {
+        load_file(Path::new("p.yaml"), text)
+    }
+
+    const HEAD: &str = "apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  target: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 10
+  metrics:
+";
+
+    #[test]
+    fn cpu_and_memory_come_from_the_metrics_api_and_streams_from_kafka() {
+        let r = load(&format!(
+            "{HEAD}    - type: Resource
+      resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}
+    - type: ContainerResource
+      containerResource: {{name: memory, container: app, target: {{type: Utilization, averageUtilization: 60}}}}
+    - type: External
+      external:
+        metric: {{name: rps}}
+        target: {{type: AverageValue, averageValue: \"10\"}}
+      stream: {{window: 60s, aggregate: rate}}
+"
+        ));
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let kinds: Vec<_> = r.policies[0]
+            .policy
+            .spec
+            .metrics
+            .iter()
+            .map(|m| source_of(m).unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                SourceKind::MetricsApi,
+                SourceKind::MetricsApi,
+                SourceKind::Stream
+            ]
+        );
+    }
+
+    #[test]
+    fn a_metric_nothing_provides_is_located_and_says_what_to_add() {
+        let text = format!(
+            "{HEAD}    - type: Resource
+      resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}
+    - type: Pods
+      pods:
+        metric: {{name: jobs}}
+        target: {{type: AverageValue, averageValue: \"5\"}}
+    - type: Resource
+      resource:
+        name: ephemeral-storage
+        target: {{type: Utilization, averageUtilization: 60}}
+"
+        );
+        let mut r = load(&text);
+        assert_eq!(r.policies.len(), 1);
+        let problems = source_problems(&r.policies[0], &text);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!((problems[0].line, problems[0].path.as_str()), (10, "spec.metrics[1]"));
+        assert!(problems[0].message.contains("add a `stream:` block"));
+        assert_eq!(problems[1].line, 16, "{}", problems[1]);
+        assert!(problems[1].message.contains("ephemeral-storage"));
+        // check_sources reads the file again; here the file does not exist,
+        // so the problems fall back to the document's line.
+        check_sources(&mut r);
+        assert!(r.policies.is_empty());
+        assert_eq!(r.problems.len(), 2);
+    }
+}
