@@ -326,7 +326,7 @@ k = values["kafka"]
 expect = {
     "SCALEPILOT_POLICIES": "/etc/scalepilot/policies",
     "SCALEPILOT_LISTEN": "0.0.0.0:9090",
-    "SCALEPILOT_BROKERS": ",".join(k["brokers"]),
+    "SCALEPILOT_BROKERS": ",".join(k["brokers"]) or None,
     "SCALEPILOT_TOPICS": ",".join(k["topics"]),
     "SCALEPILOT_GROUP": k["group"],
     "SCALEPILOT_CHECKPOINT_TOPIC": k["checkpointTopic"],

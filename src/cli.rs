@@ -156,7 +156,11 @@ pub struct RunArgs {
     pub brokers: Option<String>,
     /// List a target's metrics.k8s.io PodMetrics at most this often
     /// (metrics-server's resolution is 15 s).
-    #[arg(long, env = "SCALEPILOT_METRICS_API_MIN_INTERVAL", default_value = "15s")]
+    #[arg(
+        long,
+        env = "SCALEPILOT_METRICS_API_MIN_INTERVAL",
+        default_value = "15s"
+    )]
     pub metrics_api_min_interval: Seconds,
     /// Metric topics.
     #[arg(

@@ -843,6 +843,70 @@ fn stored_replicas(server: &TestApiServer) -> Value {
     server.get("apps/v1", "Deployment", "shop", "web").unwrap()["spec"]["replicas"].clone()
 }
 
+fn pod_metrics(name: &str, app: &str, cpu: &str, memory: &str) -> Value {
+    json!({
+        "apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+        "metadata": {"name": name, "namespace": "shop", "labels": {"app": app}},
+        "timestamp": "2026-01-01T00:00:00Z", "window": "15s",
+        "containers": [
+            {"name": "app", "usage": {"cpu": cpu, "memory": memory}},
+            {"name": "proxy", "usage": {"cpu": "10m", "memory": "16Mi"}}
+        ]
+    })
+}
+
+/// The real `kubectl top pod` reads the PodMetrics the server serves for
+/// metrics.k8s.io, selected by label, summed over containers — the numbers the
+/// controller's metrics.k8s.io source reads; the API is read-only.
+#[test]
+fn kubectl_top_pod_reads_pod_metrics() {
+    let server = TestApiServer::start();
+    let Some(kubectl) = Kubectl::new(&server) else {
+        return;
+    };
+    server.put(pod_metrics("web-0", "web", "250m", "100Mi"));
+    server.put(pod_metrics("web-1", "web", "1", "1Gi"));
+    server.put(pod_metrics("db-0", "db", "5", "2Gi"));
+    let out = kubectl.ok(&["top", "pod", "-n", "shop", "-l", "app=web", "--no-headers"]);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["web-0", "260m", "116Mi"],
+            vec!["web-1", "1010m", "1040Mi"]
+        ],
+        "{out}"
+    );
+    let per_container = kubectl.ok(&[
+        "top",
+        "pod",
+        "web-0",
+        "-n",
+        "shop",
+        "--containers",
+        "--no-headers",
+    ]);
+    assert!(
+        per_container
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["web-0", "proxy", "10m", "16Mi"]),
+        "{per_container}"
+    );
+    // Read-only, as metrics-server's API: a create is refused.
+    let url = format!(
+        "{}/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods",
+        server.url()
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", "import sys, urllib.request, urllib.error\ntry:\n urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b'{}', method='POST'))\nexcept urllib.error.HTTPError as e:\n print(e.code)", &url])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "405");
+}
+
 #[test]
 fn kubectl_get_lists_and_prints_rows() {
     let server = TestApiServer::start();

@@ -139,12 +139,22 @@ struct World {
     server: TestApiServer,
     dir: PathBuf,
     topic: String,
+    /// Controllers get `--brokers` (and the topic exists).
+    broker: bool,
     /// The controllers' RBAC requests seen so far, kept across `clear_requests`.
     observed: RefCell<BTreeSet<RbacRequest>>,
 }
 
 impl World {
     fn new(name: &str, policy_text: &str) -> World {
+        let mut w = World::without_broker(name, policy_text);
+        create_topic(&w.topic, 3);
+        w.broker = true;
+        w
+    }
+
+    /// A world with no broker: controllers run without `--brokers`.
+    fn without_broker(name: &str, policy_text: &str) -> World {
         let server = TestApiServer::start();
         server.ensure_namespace("scalepilot");
         let dir = std::env::temp_dir().join(unique(name));
@@ -152,11 +162,11 @@ impl World {
         std::fs::write(dir.join("policies/web.yaml"), policy_text).unwrap();
         server.write_kubeconfig(&dir.join("kubeconfig"));
         let topic = unique("metrics");
-        create_topic(&topic, 3);
         World {
             server,
             dir,
             topic,
+            broker: false,
             observed: RefCell::new(BTreeSet::new()),
         }
     }
@@ -191,17 +201,14 @@ impl World {
 
     fn spawn(&self, identity: &str, extra: &[&str]) -> Controller {
         let log = self.dir.join(format!("{identity}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
-            .args(["--log", "scalepilot=info", "run", "--policies"])
-            .arg(self.dir.join("policies"))
-            .args([
-                "--brokers",
-                &brokers(),
-                "--topic",
-                &self.topic,
-                "--group",
-                &unique("g"),
-            ])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scalepilot"));
+        cmd.args(["--log", "scalepilot=info", "run", "--policies"])
+            .arg(self.dir.join("policies"));
+        if self.broker {
+            cmd.args(["--brokers", &brokers()]);
+        }
+        let child = cmd
+            .args(["--topic", &self.topic, "--group", &unique("g")])
             .args(["--checkpoint-topic", &format!("{}.cp", self.topic)])
             .args(["--identity", identity, "--lease-namespace", "scalepilot"])
             .args([
@@ -398,6 +405,24 @@ impl Controller {
         let _ = self.child.wait();
     }
 
+    /// The port of /metrics, from the line the process logs when it binds.
+    fn port(&self) -> u16 {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.contains("serving /metrics"))
+            .find_map(|l| {
+                l.split("addr=")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .rsplit(':')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no 'serving /metrics' line in the log:\n{text}"))
+    }
+
     /// The tick-to-write latencies (ms) the process logged.
     fn latencies(&self) -> Vec<f64> {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -483,6 +508,157 @@ fn scales_up_and_down_through_the_pipeline_and_writes_only_changes() {
         .count();
     assert!(reads >= 3, "the leader reads /scale every tick ({reads})");
     eprintln!("tick-to-write latencies (ms): {:?}", c.latencies());
+}
+
+/// A CPU-only policy: Resource cpu at 50 % of the requests (the test API
+/// server's pods request 100m each), from metrics.k8s.io.
+fn cpu_policy(name: &str) -> String {
+    format!(
+        "apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {{name: {name}, namespace: {NS}}}
+spec:
+  target: {{apiVersion: apps/v1, kind: Deployment, name: {name}}}
+  minReplicas: 1
+  maxReplicas: 20
+  tickSeconds: 1
+  metrics:
+    - type: Resource
+      resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
+  behavior:
+    scaleUp: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
+    scaleDown: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
+"
+    )
+}
+
+/// What metrics-server would serve: a PodMetrics per pod of `name` (with the
+/// pod's labels), `total_milli` CPU shared evenly among them, stamped now
+/// with a 1 s window.
+fn put_pod_metrics(server: &TestApiServer, name: &str, total_milli: i64) {
+    let pods: Vec<Value> = server
+        .list("v1", "Pod", Some(NS))
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["app"] == name)
+        .collect();
+    let each = total_milli / pods.len().max(1) as i64;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for p in &pods {
+        server.put(json!({
+            "apiVersion": "metrics.k8s.io/v1beta1", "kind": "PodMetrics",
+            "metadata": {"name": p["metadata"]["name"], "namespace": NS,
+                         "labels": p["metadata"]["labels"]},
+            "timestamp": now, "window": "1s",
+            "containers": [{"name": "app", "usage": {"cpu": format!("{each}m"), "memory": "64Mi"}}]
+        }));
+    }
+}
+
+/// Feeds PodMetrics until `name` has `want` replicas.
+fn wait_replicas_on_cpu(w: &World, name: &str, total_milli: i64, want: i64, c: &Controller) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        put_pod_metrics(&w.server, name, total_milli);
+        if w.replicas(name) == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!(
+        "{name} did not reach {want} replicas on {total_milli}m CPU (has {}):\n{}",
+        w.replicas(name),
+        std::fs::read_to_string(&c.log).unwrap_or_default()
+    );
+}
+
+/// No broker at all: a CPU-only policy scales from PodMetrics read through
+/// metrics.k8s.io, and the controller never opens a connection to the broker
+/// address it was given (no policy needs one).
+#[test]
+fn scales_on_cpu_from_the_metrics_api_without_a_broker() {
+    let w = World::without_broker("cpu", &cpu_policy("api"));
+    w.server.put(deployment("api", 2));
+    let decoy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    decoy.set_nonblocking(true).unwrap();
+    let decoy_addr = decoy.local_addr().unwrap().to_string();
+    let c = w.spawn(
+        "cpu",
+        &["--brokers", &decoy_addr, "--metrics-api-min-interval", "1s"],
+    );
+    // 400m over 100m requests at a 50 % target: 8 pods.
+    wait_replicas_on_cpu(&w, "api", 400, 8, &c);
+    // 150m: ceil(150 / 50) = 3.
+    wait_replicas_on_cpu(&w, "api", 150, 3, &c);
+
+    let lists: Vec<_> = w
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == format!("/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods"))
+        .collect();
+    assert!(!lists.is_empty());
+    for r in &lists {
+        assert!(
+            r.query.contains("labelSelector=app%3Dapi"),
+            "PodMetrics listed with the target's selector: {r:?}"
+        );
+    }
+    // The last decision's reason names the CPU utilization it acted on.
+    let d = w.server.get("apps/v1", "Deployment", NS, "api").unwrap();
+    let last = d["metadata"]["annotations"]["scalepilot.io/last-decision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(last.contains("cpu"), "{last}");
+    assert!(
+        matches!(decoy.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the controller contacted the broker address though no policy reads a stream"
+    );
+}
+
+/// A stream metric with no `--brokers` is missing, says so in the metrics,
+/// and blocks no other metric: CPU still scales the target up.
+#[test]
+fn a_stream_metric_without_a_broker_is_reported_missing() {
+    let both = cpu_policy("mixed").replace(
+        "  behavior:",
+        "    - type: External
+      external:
+        metric: {name: http_requests}
+        target: {type: AverageValue, averageValue: \"10\"}
+      stream: {window: 2s, aggregate: rate}
+  behavior:",
+    );
+    let w = World::without_broker("mixed", &both);
+    w.server.put(deployment("mixed", 2));
+    let c = w.spawn("mixed", &["--metrics-api-min-interval", "1s"]);
+    wait_replicas_on_cpu(&w, "mixed", 400, 8, &c);
+    let metrics = http_get(c.port(), "/metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("scalepilot_metric_missing{")
+                && l.contains("metric=\"http_requests\"")
+                && l.contains("reason=\"no_broker\"")
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    let log = std::fs::read_to_string(&c.log).unwrap_or_default();
+    assert_eq!(
+        log.matches("metric missing").count(),
+        1,
+        "each cause is logged once:\n{log}"
+    );
+}
+
+/// A plain HTTP GET on 127.0.0.1 (the controller's port).
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }
 
 #[test]

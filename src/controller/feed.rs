@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use super::telemetry::Metrics;
 use crate::features::{Plan, WindowFeatures};
-use crate::sources::FeatureStore;
 use crate::ingest::{Ingest, IngestConfig, IngestCounters};
+use crate::sources::FeatureStore;
 
 /// The ingest thread and the way to hand it new plans.
 pub struct Running {

@@ -126,7 +126,10 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
             cfg.ingest.as_ref().map(|_| Arc::clone(&store)),
             cfg.allowed_lateness_ms,
         ))
-        .with(MetricsApi::new(client.clone(), cfg.metrics_api_min_interval));
+        .with(MetricsApi::new(
+            client.clone(),
+            cfg.metrics_api_min_interval,
+        ));
     // The consumer starts when a policy in force first reads a stream: no
     // broker is contacted while none does.
     let mut ingest: Option<feed::Running> = None;

@@ -214,8 +214,16 @@ spec:
             "{:?}",
             r.problems
         );
-        assert!(r.problems.iter().any(|p| p.contains("junk.yaml")), "{:?}", r.problems);
-        assert_eq!(set.reload(), Reload::default(), "a new bad file is reported once too");
+        assert!(
+            r.problems.iter().any(|p| p.contains("junk.yaml")),
+            "{:?}",
+            r.problems
+        );
+        assert_eq!(
+            set.reload(),
+            Reload::default(),
+            "a new bad file is reported once too"
+        );
         let with_stream = pods.replace(
             "averageValue: \"5\"}}",
             "averageValue: \"5\"}}\n      stream: {window: 60s, aggregate: mean}",

@@ -202,7 +202,10 @@ spec:
         assert_eq!(r.policies.len(), 1);
         let problems = source_problems(&r.policies[0], &text);
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert_eq!((problems[0].line, problems[0].path.as_str()), (10, "spec.metrics[1]"));
+        assert_eq!(
+            (problems[0].line, problems[0].path.as_str()),
+            (10, "spec.metrics[1]")
+        );
         assert!(problems[0].message.contains("add a `stream:` block"));
         assert_eq!(problems[1].line, 16, "{}", problems[1]);
         assert!(problems[1].message.contains("ephemeral-storage"));

@@ -117,7 +117,11 @@ pub fn pod_metrics_observation(m: &MetricSpec, items: &[PodMetrics]) -> Observat
         let mut containers = BTreeMap::new();
         let sample = match container {
             Some(want) => {
-                let Some(v) = item.containers.iter().find(|c| c.name == want).and_then(usage)
+                let Some(v) = item
+                    .containers
+                    .iter()
+                    .find(|c| c.name == want)
+                    .and_then(usage)
                 else {
                     continue;
                 };
@@ -336,7 +340,10 @@ mod tests {
         assert_eq!(o.pods["web-b"].window, chrono::Duration::seconds(60));
         let mem = spec("{type: Resource, resource: {name: memory, target: {type: AverageValue, averageValue: 1Gi}}}");
         let o = pod_metrics_observation(&mem, &items());
-        assert_eq!(o.pods["web-b"].value, Some((1 << 30) * 1000 + 20 * (1 << 20) * 1000));
+        assert_eq!(
+            o.pods["web-b"].value,
+            Some((1 << 30) * 1000 + 20 * (1 << 20) * 1000)
+        );
     }
 
     #[test]

@@ -22,9 +22,9 @@ use futures::future::BoxFuture;
 pub use metrics_api::{pod_metrics_observation, MetricsApi, PodMetrics};
 pub use stream::{FeatureStore, StreamSource};
 
-pub use crate::policy::SourceKind;
 use crate::decide::{Observation, Time};
 use crate::features::stream_metric;
+pub use crate::policy::SourceKind;
 use crate::policy::{source_of, MetricSpec, PolicySpec};
 
 /// One scaling target as the sources see it.
@@ -117,7 +117,12 @@ impl Registry {
 
     /// Every metric of `spec` for `target` at `now`, in the policy's order:
     /// each source the policy needs is refreshed once, then asked.
-    pub async fn observe(&self, target: &Target<'_>, spec: &PolicySpec, now: Time) -> Vec<Observed> {
+    pub async fn observe(
+        &self,
+        target: &Target<'_>,
+        spec: &PolicySpec,
+        now: Time,
+    ) -> Vec<Observed> {
         let kinds: BTreeSet<SourceKind> = spec
             .metrics
             .iter()

@@ -86,7 +86,6 @@ impl FeatureStore {
     }
 }
 
-
 /// The stream source over the windows the ingest thread publishes; without
 /// a store (no `--brokers`), every stream metric is missing and says why.
 pub struct StreamSource {

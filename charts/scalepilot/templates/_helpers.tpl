@@ -82,4 +82,8 @@ by scripts/chart-check.sh: change both together.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+# Resource and ContainerResource metrics (cpu, memory) from metrics-server.
+- apiGroups: ["metrics.k8s.io"]
+  resources: ["pods"]
+  verbs: ["get", "list"]
 {{- end }}

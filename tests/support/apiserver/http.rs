@@ -335,6 +335,10 @@ fn route(shared: &Arc<Shared>, ctx: &Ctx, path: &str) -> Reply {
             sub,
         }) => {
             let watch = watch_prefix || ctx.flag("watch");
+            if !rt.verbs().contains(&"create") && (ctx.method != "GET" || watch) {
+                // A read-only API (metrics.k8s.io): no writes, no watches.
+                return Reply::Error(ApiError::method_not_allowed());
+            }
             let ns = namespace.as_deref();
             match (name.as_deref(), sub.as_deref()) {
                 (None, _) => collection(shared, ctx, rt, ns, watch).into(),

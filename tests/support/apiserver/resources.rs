@@ -146,6 +146,36 @@ pub static RESOURCES: &[ResourceType] = &[
         has_generation: true,
         view: View::Native,
     },
+    // metrics-server's API, read-only: tests `put` PodMetrics (with their
+    // pod's labels, as metrics-server copies them) and clients get and list.
+    ResourceType {
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        plural: "pods",
+        singular: "",
+        kind: "PodMetrics",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        subresources: &[],
+        storage: "pods.metrics.k8s.io",
+        has_generation: false,
+        view: View::Native,
+    },
+    ResourceType {
+        group: "metrics.k8s.io",
+        version: "v1beta1",
+        plural: "nodes",
+        singular: "",
+        kind: "NodeMetrics",
+        namespaced: false,
+        short_names: &[],
+        categories: &[],
+        subresources: &[],
+        storage: "nodes.metrics.k8s.io",
+        has_generation: false,
+        view: View::Native,
+    },
 ];
 
 /// Group versions served, in discovery order (core first, then groups). A
@@ -158,6 +188,7 @@ pub const GROUP_VERSIONS: &[(&str, &str)] = &[
     ("autoscaling", "v2"),
     ("autoscaling", "v1"),
     ("coordination.k8s.io", "v1"),
+    ("metrics.k8s.io", "v1beta1"),
 ];
 
 /// Preferred version of each group (the first listed wins).
@@ -196,6 +227,15 @@ impl ResourceType {
 
     pub fn list_kind(&self) -> String {
         format!("{}List", self.kind)
+    }
+
+    /// The verbs served: the metrics API serves get and list only.
+    pub fn verbs(&self) -> &'static [&'static str] {
+        if self.group == "metrics.k8s.io" {
+            &["get", "list"]
+        } else {
+            VERBS
+        }
     }
 
     pub fn has_subresource(&self, sub: &str) -> bool {
@@ -238,7 +278,7 @@ impl ResourceType {
             "singularName": self.singular,
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": VERBS,
+            "verbs": self.verbs(),
             "shortNames": self.short_names,
             "categories": self.categories,
             "storageVersionHash": storage_version_hash(self),
