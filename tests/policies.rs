@@ -200,3 +200,74 @@ fn forecast_blocks_are_checked() {
         "{lines:#?}"
     );
 }
+
+/// Runs the binary, killing it (and failing) if it runs longer than `secs`.
+fn run_within(cmd: &mut Command, secs: u64) -> std::process::Output {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn control_characters_and_a_lone_colon_are_one_located_problem_not_a_hang() {
+    let dir = tempdir("control");
+    let cases = [
+        ("colon.yaml", ":\n".to_string()),
+        ("nul.yaml", "\0".to_string()),
+        (
+            "comment.yaml",
+            format!("{HEAD}# a comment with an escape \u{1b} in it\nmetadata: {{name: c}}\n"),
+        ),
+    ];
+    for (name, text) in cases {
+        let file = write(&dir, name, &text);
+        let out = run_within(bin().arg("validate").arg(&file), 20);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{name}: {stdout}");
+        let located = format!("{}:", file.display());
+        assert!(
+            lines[0].starts_with(&located) && lines[0].contains("YAML"),
+            "{name}: {stdout}"
+        );
+        let position: Vec<usize> = lines[0][located.len()..]
+            .splitn(3, ':')
+            .take(2)
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert!(position.iter().all(|&n| n >= 1), "{name}: {stdout}");
+    }
+}
+
+#[test]
+fn a_window_sliding_too_finely_is_refused() {
+    let dir = tempdir("slide");
+    let file = write(
+        &dir,
+        "s.yaml",
+        &format!("{HEAD}metadata: {{name: s}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: s}}\n  maxReplicas: 3\n  metrics:\n  - type: External\n    external: {{metric: {{name: q}}, target: {{type: Value, value: '10'}}}}\n    stream: {{window: 1d, slide: 1s, aggregate: rate}}\n"),
+    );
+    let out = bin().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "{}:10:",
+            file.display()
+        )) && stdout.contains("spec.metrics[0].stream.slide: Invalid value: \"1s\": a 86400000 ms window sliding every 1000 ms puts each sample in 86400 windows; at most 120"),
+        "{stdout}"
+    );
+}

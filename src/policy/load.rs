@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::schema::{ScalingPolicy, API_VERSION, KIND};
+use super::schema::{PolicySpec, ScalingPolicy, API_VERSION, KIND};
 use super::spans::{self, DocSpans};
 use super::validate::validate_spec;
 
@@ -149,6 +149,12 @@ fn problem(file: &Path, (line, column): spans::Position, path: &str, message: St
     }
 }
 
+/// A position a reader can go to: line and column 1 at the least (an empty
+/// document has no position of its own).
+fn at_least_1_1((line, column): spans::Position) -> spans::Position {
+    (line.max(1), column.max(1))
+}
+
 /// The position of a field path, also when the file spells `target` as `scaleTargetRef`.
 fn locate(spans: &DocSpans, path: &str) -> spans::Position {
     match path.strip_prefix("spec.target") {
@@ -181,11 +187,16 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
         let value: serde_yaml::Value = match serde::Deserialize::deserialize(de) {
             Ok(v) => v,
             Err(e) => {
+                // The document iterator yields the same error again forever
+                // after a syntax error: the first one ends the file.
                 let pos = e.location().map_or(spans.start, |l| (l.line(), l.column()));
-                report
-                    .problems
-                    .push(problem(file, pos, "", format!("YAML error: {e}")));
-                continue;
+                report.problems.push(problem(
+                    file,
+                    at_least_1_1(pos),
+                    "",
+                    format!("YAML error: {e}"),
+                ));
+                break;
             }
         };
         if value.is_null() {
@@ -256,6 +267,11 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
                 issue.message,
             ));
         }
+        for (path, message) in windows_per_sample_issues(&policy.spec, "spec") {
+            report
+                .problems
+                .push(problem(file, spans.find(&path), &path, message));
+        }
         if report.problems.len() == before {
             report.policies.push(LoadedPolicy {
                 file: file.to_path_buf(),
@@ -264,6 +280,34 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
             });
         }
     }
+}
+
+/// Stream windows whose slide puts one sample in more than
+/// [`MAX_WINDOWS_PER_SAMPLE`](crate::duration::MAX_WINDOWS_PER_SAMPLE)
+/// windows, as (path, message). The other stream checks (units, ranges, the
+/// slide dividing the window) are `validate_spec`'s; this one only speaks
+/// when those pass.
+pub(crate) fn windows_per_sample_issues(spec: &PolicySpec, prefix: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, m) in spec.metrics.iter().enumerate() {
+        let Some(st) = &m.stream else { continue };
+        let Ok((size, slide)) = st.window_ms() else {
+            continue;
+        };
+        if slide < 1000 || slide > size {
+            continue;
+        }
+        if let Err(e) = crate::duration::windows_per_sample(size, slide) {
+            out.push((
+                format!("{prefix}.metrics[{i}].stream.slide"),
+                format!(
+                    "Invalid value: {:?}: {e}",
+                    st.slide.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// Two policies may not scale the same target (valid or not: a broken
@@ -297,4 +341,84 @@ fn check_duplicates(report: &mut LoadReport) {
         .policies
         .retain(|p| !rejected.contains(&(p.file.clone(), p.line)));
     report.problems.extend(dups);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `f` on its own thread. A hang (the loop these tests guard against
+    /// collects problems until memory runs out) aborts the test binary after
+    /// `secs` instead of taking the machine with it.
+    fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+            Ok(v) => v,
+            Err(_) => {
+                eprintln!("loading did not return within {secs} s");
+                std::process::abort();
+            }
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_ends_the_file_with_one_located_problem() {
+        let valid = "apiVersion: scalepilot.io/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: w}\nspec:\n  target: {apiVersion: apps/v1, kind: Deployment, name: w}\n  maxReplicas: 3\n  metrics:\n  - type: Resource\n    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}\n";
+        let cases = [
+            ":\n".to_string(),
+            "\0".to_string(),
+            "# a comment with a bell \u{7} in it\n".to_string(),
+            "apiVersion: \u{1}\n".to_string(),
+            format!("{valid}---\n:\n"),
+            format!("{valid}---\nkind: x\n# \u{0} \n"),
+        ];
+        for text in cases {
+            let shown = format!("{text:?}");
+            let report = within(10, move || load_file(Path::new("p.yaml"), &text));
+            assert_eq!(report.problems.len(), 1, "{shown}: {:#?}", report.problems);
+            let p = &report.problems[0];
+            assert!(p.line >= 1 && p.column >= 1, "{shown}: {p}");
+            assert!(p.to_string().starts_with("p.yaml:"), "{shown}: {p}");
+            assert!(p.message.starts_with("YAML error: "), "{shown}: {p}");
+        }
+    }
+
+    fn stream_policy(window: &str, slide: &str) -> String {
+        format!("apiVersion: scalepilot.io/v1alpha1\nkind: ScalingPolicy\nmetadata: {{name: s}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: s}}\n  maxReplicas: 3\n  metrics:\n  - type: External\n    external: {{metric: {{name: q}}, target: {{type: Value, value: '10'}}}}\n    stream: {{window: {window}, slide: {slide}, aggregate: rate}}\n")
+    }
+
+    #[test]
+    fn too_many_windows_per_sample_is_a_located_problem() {
+        let report = load_file(Path::new("s.yaml"), &stream_policy("1d", "1s"));
+        assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+        let p = report.problems[0].to_string();
+        assert!(
+            p.starts_with("s.yaml:10:") && p.contains("spec.metrics[0].stream.slide: Invalid value: \"1s\": a 86400000 ms window sliding every 1000 ms puts each sample in 86400 windows; at most 120"),
+            "{p}"
+        );
+        assert!(report.policies.is_empty());
+        for (window, slide) in [
+            ("60s", "500ms"),
+            ("1h", "30s"),
+            ("60s", "5s"),
+            ("1d", "12m"),
+        ] {
+            let report = load_file(Path::new("s.yaml"), &stream_policy(window, slide));
+            let shown = format!("{window}/{slide}");
+            if slide == "500ms" {
+                // Below 1 s: validate_spec's problem, not a second one.
+                assert_eq!(report.problems.len(), 1, "{shown}: {:#?}", report.problems);
+                assert!(!report.problems[0].message.contains("windows"));
+            } else {
+                assert!(
+                    report.problems.is_empty(),
+                    "{shown}: {:#?}",
+                    report.problems
+                );
+            }
+        }
+    }
 }
