@@ -12,6 +12,13 @@
 //! (`dedupe_full`), never silently double-counted. Guarantee: a sample seen
 //! twice within the horizon is counted once; two different samples collide
 //! with probability about n²/2⁶⁵ for n ids in one pane.
+//!
+//! Event times are bounded: before 2000 (`before_2000`) or more than
+//! `max_future_ms` ahead of the consumer's clock (`future`) is rejected, so
+//! window arithmetic stays far from the `i64` limits. The series table is
+//! bounded too: a series idle long enough that it holds nothing a reader
+//! could still use is evicted (pod names churn), and past `max_series` live
+//! series a new one is rejected (`series_limit`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -20,7 +27,7 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use foldhash::{HashMap, HashMapExt, HashSet};
 
-use super::sample::{check, Rejection, Sample};
+use super::sample::{check, Rejection, Sample, MIN_EVENT_TIME_MS};
 use super::window::{sort_windows, Aggregate, WindowFeatures, WindowSpec};
 
 /// Limits and clocks of the engine.
@@ -33,7 +40,8 @@ pub struct EngineConfig {
     pub retain_closed: usize,
     /// Ceiling on dedupe ids held by one partition.
     pub max_dedupe_ids: usize,
-    /// Ceiling on (target, metric) series held by one partition.
+    /// Ceiling on (target, metric) series held by one partition; idle
+    /// series are evicted first (see [`idle_eviction_ms`]).
     pub max_series: usize,
 }
 
@@ -203,6 +211,8 @@ struct Series {
     metric: String,
     pod: Option<String>,
     plan: Arc<SeriesPlan>,
+    /// The newest event time folded in.
+    last_ts: i64,
     /// Open windows by (end, spec index) so the oldest close first.
     open: BTreeMap<(i64, usize), OpenWindow>,
     closed: VecDeque<WindowFeatures>,
@@ -235,6 +245,24 @@ impl Series {
 
 const PANE_MS: i64 = 1000;
 
+/// How long a series must have been idle (watermark minus its newest event
+/// time) before it is evicted: three of its longest windows, twice the
+/// lateness and 10 s. By then no window of it is open, no dedupe pane is
+/// live, and its newest closed window ended more than two windows plus twice
+/// the lateness plus 10 s ago, so a reader already treats it as stale: the
+/// eviction changes nothing anyone sees.
+pub fn idle_eviction_ms(longest_window_ms: i64, allowed_lateness_ms: i64) -> i64 {
+    longest_window_ms
+        .saturating_mul(3)
+        .saturating_add(allowed_lateness_ms.saturating_mul(2))
+        .saturating_add(10_000)
+}
+
+/// Watermark progress between two sweeps for idle series made because the
+/// series table is full (so a flood of new series costs one sweep a second of
+/// event time, not one per sample).
+const SWEEP_EVERY_MS: i64 = 1000;
+
 /// The state of one partition.
 pub struct Partition {
     cfg: EngineConfig,
@@ -245,6 +273,8 @@ pub struct Partition {
     /// Series by target, then metric (looked up by `&str`, allocated once).
     series: HashMap<String, HashMap<String, Series>>,
     series_count: usize,
+    /// The watermark at the last sweep for idle series.
+    swept_at: Option<i64>,
     ids: usize,
     /// Windows closed since the last `take_closed`.
     newly_closed: Vec<WindowFeatures>,
@@ -277,6 +307,7 @@ impl Partition {
             closed_through: None,
             series: HashMap::new(),
             series_count: 0,
+            swept_at: None,
             ids: 0,
             newly_closed: Vec::new(),
             counters: Counters::default(),
@@ -286,6 +317,11 @@ impl Partition {
     /// The highest event time folded in so far.
     pub fn watermark(&self) -> Option<i64> {
         self.watermark
+    }
+
+    /// Series currently held.
+    pub fn series_count(&self) -> usize {
+        self.series_count
     }
 
     /// Counts a rejected message (one that did not decode).
@@ -314,7 +350,12 @@ impl Partition {
         if s.ts > now_ms.saturating_add(self.cfg.max_future_ms) {
             return Folded::Rejected(Rejection::Future);
         }
-        let horizon = self.watermark.map(|w| w - self.cfg.allowed_lateness_ms);
+        if s.ts < MIN_EVENT_TIME_MS {
+            return Folded::Rejected(Rejection::Before2000);
+        }
+        let horizon = self
+            .watermark
+            .map(|w| w.saturating_sub(self.cfg.allowed_lateness_ms));
         if horizon.is_some_and(|h| s.ts < h) {
             return Folded::Rejected(Rejection::Late);
         }
@@ -328,7 +369,7 @@ impl Partition {
             let live = plan.windows.iter().any(|spec| {
                 spec.starts(s.ts)
                     .next()
-                    .is_some_and(|start| start + spec.size_ms > barrier)
+                    .is_some_and(|start| spec.end(start) > barrier)
             });
             if !live {
                 self.watermark = Some(before.map_or(s.ts, |w| w.max(s.ts)));
@@ -347,8 +388,12 @@ impl Partition {
             .get(target)
             .is_some_and(|m| m.contains_key(metric));
         if !exists {
+            let plan = Arc::clone(plan);
             if self.series_count >= self.cfg.max_series {
-                return Folded::Rejected(Rejection::DedupeFull);
+                self.sweep_when_full();
+            }
+            if self.series_count >= self.cfg.max_series {
+                return Folded::Rejected(Rejection::SeriesLimit);
             }
             self.series_count += 1;
             self.series.entry(target.to_string()).or_default().insert(
@@ -356,7 +401,8 @@ impl Partition {
                 Series {
                     metric: s.metric.to_string(),
                     pod: pod.map(str::to_string),
-                    plan: Arc::clone(plan),
+                    plan,
+                    last_ts: s.ts,
                     open: BTreeMap::new(),
                     closed: VecDeque::new(),
                     panes: BTreeMap::new(),
@@ -388,6 +434,7 @@ impl Partition {
         pane.ids.insert(identity);
         pane.first = pane.first.earlier(mark);
         self.ids += 1;
+        series.last_ts = series.last_ts.max(s.ts);
         let label = series
             .plan
             .distinct_label
@@ -396,22 +443,17 @@ impl Partition {
         let track = series.plan.distinct_label.is_some();
         for (i, spec) in series.plan.windows.iter().enumerate() {
             for start in spec.starts(s.ts) {
-                if self
-                    .closed_through
-                    .is_some_and(|b| start + spec.size_ms <= b)
-                {
+                let end = spec.end(start);
+                if self.closed_through.is_some_and(|b| end <= b) {
                     continue; // closed and published before the restart
                 }
-                let w = series
-                    .open
-                    .entry((start + spec.size_ms, i))
-                    .or_insert_with(|| OpenWindow {
-                        start,
-                        agg: Aggregate::new(track),
-                        first: mark,
-                    });
+                let w = series.open.entry((end, i)).or_insert_with(|| OpenWindow {
+                    start,
+                    agg: Aggregate::new(track),
+                    first: mark,
+                });
                 w.first = w.first.earlier(mark);
-                let weight = spec.ewma_weight(s.ts, start + spec.size_ms);
+                let weight = spec.ewma_weight(s.ts, end);
                 w.agg.add(s.value, weight, label.as_deref());
             }
         }
@@ -488,12 +530,13 @@ impl Partition {
             watermark: mark.watermark_before,
             closed_through: self
                 .watermark
-                .map(|w| w - self.cfg.allowed_lateness_ms)
+                .map(|w| w.saturating_sub(self.cfg.allowed_lateness_ms))
                 .max(self.closed_through),
         }
     }
 
-    /// Closes, in every series, what the watermark allows.
+    /// Closes, in every series, what the watermark allows, and evicts the
+    /// series idle long enough (see [`idle_eviction_ms`]).
     fn close_all(&mut self) {
         for (target, metrics) in &mut self.series {
             for series in metrics.values_mut() {
@@ -505,6 +548,47 @@ impl Partition {
                     &mut self.newly_closed,
                 );
             }
+        }
+        self.evict_idle();
+    }
+
+    /// Drops every series idle for longer than [`idle_eviction_ms`] of its
+    /// longest window, relative to the watermark.
+    fn evict_idle(&mut self) {
+        let Some(watermark) = self.watermark else {
+            return;
+        };
+        self.swept_at = Some(watermark);
+        let lateness = self.cfg.allowed_lateness_ms;
+        let mut evicted = 0;
+        let mut ids = 0;
+        self.series.retain(|_, metrics| {
+            metrics.retain(|_, series| {
+                let longest = series.plan.windows.iter().map(|w| w.size_ms).max();
+                let idle = watermark.saturating_sub(series.last_ts);
+                let keep = idle <= idle_eviction_ms(longest.unwrap_or(0), lateness);
+                if !keep {
+                    evicted += 1;
+                    ids += series.panes.values().map(|p| p.ids.len()).sum::<usize>();
+                }
+                keep
+            });
+            !metrics.is_empty()
+        });
+        self.series_count -= evicted;
+        self.ids -= ids;
+    }
+
+    /// An eviction sweep when the series table is full, at most once per
+    /// [`SWEEP_EVERY_MS`] of watermark progress.
+    fn sweep_when_full(&mut self) {
+        let due = match (self.swept_at, self.watermark) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(at), Some(w)) => w.saturating_sub(at) >= SWEEP_EVERY_MS,
+        };
+        if due {
+            self.close_all();
         }
     }
 
@@ -526,7 +610,7 @@ fn close(
     newly_closed: &mut Vec<WindowFeatures>,
 ) -> usize {
     let Some(w) = watermark else { return 0 };
-    let horizon = w - cfg.allowed_lateness_ms;
+    let horizon = w.saturating_sub(cfg.allowed_lateness_ms);
     while let Some(entry) = series.open.first_entry() {
         let (end, i) = *entry.key();
         if end > horizon {
@@ -542,7 +626,7 @@ fn close(
     }
     let mut dropped = 0;
     while let Some(entry) = series.panes.first_entry() {
-        if (*entry.key() + 1) * PANE_MS > horizon {
+        if (*entry.key() + 1).saturating_mul(PANE_MS) > horizon {
             break;
         }
         dropped += entry.remove().ids.len();

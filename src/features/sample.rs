@@ -62,14 +62,26 @@ pub enum Rejection {
     Negative,
     /// Event time too far ahead of the consumer's clock.
     Future,
+    /// Event time before 2000-01-01T00:00:00Z ([`MIN_EVENT_TIME_MS`]): a
+    /// broken clock or encoding (seconds for milliseconds, a sign flip), not a
+    /// late sample.
+    Before2000,
     /// Older than the watermark minus the allowed lateness.
     Late,
     /// The dedupe state reached its memory ceiling.
     DedupeFull,
+    /// The partition holds its ceiling of series and none is idle enough to
+    /// evict (see `EngineConfig::max_series`).
+    SeriesLimit,
 }
 
+/// The earliest event time accepted: 2000-01-01T00:00:00Z, in milliseconds.
+/// Together with the future check (the consumer's clock plus a few minutes)
+/// it bounds every event time, so window arithmetic never nears `i64` limits.
+pub const MIN_EVENT_TIME_MS: i64 = 946_684_800_000;
+
 impl Rejection {
-    pub const ALL: [Rejection; 9] = [
+    pub const ALL: [Rejection; 11] = [
         Rejection::Parse,
         Rejection::TooLarge,
         Rejection::Key,
@@ -77,8 +89,10 @@ impl Rejection {
         Rejection::NonFinite,
         Rejection::Negative,
         Rejection::Future,
+        Rejection::Before2000,
         Rejection::Late,
         Rejection::DedupeFull,
+        Rejection::SeriesLimit,
     ];
 
     /// The metric label.
@@ -91,8 +105,10 @@ impl Rejection {
             Rejection::NonFinite => "non_finite",
             Rejection::Negative => "negative",
             Rejection::Future => "future",
+            Rejection::Before2000 => "before_2000",
             Rejection::Late => "late",
             Rejection::DedupeFull => "dedupe_full",
+            Rejection::SeriesLimit => "series_limit",
         }
     }
 }

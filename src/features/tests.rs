@@ -457,3 +457,85 @@ spec:
     );
     assert!(obs[0].error.is_none());
 }
+
+#[test]
+fn event_times_out_of_range_are_rejected_with_their_reason() {
+    let mut p = Partition::new(EngineConfig::default(), minute_plan());
+    // The poison message of issue 16 as a partition's first sample: window
+    // alignment of i64::MIN used to wrap and never end.
+    let poison = [
+        r#"{"ts":-9223372036854775808,"target":"a/b","metric":"m","value":1}"#.to_string(),
+        r#"{"ts":1,"target":"a/b","metric":"m","value":1}"#.to_string(),
+        r#"{"ts":"1999-12-31T23:59:59.999Z","target":"a/b","metric":"m","value":1}"#.to_string(),
+        r#"{"ts":9223372036854775807,"target":"a/b","metric":"m","value":1}"#.to_string(),
+        msg(Some("ok"), T0, "a/b", "m", 4.0),
+    ];
+    fold_all(&mut p, &poison);
+    let r = &p.counters.rejected;
+    assert_eq!(r.get(&Rejection::Before2000), Some(&3), "{r:?}");
+    assert_eq!(r.get(&Rejection::Future), Some(&1), "{r:?}");
+    assert_eq!(Rejection::Before2000.label(), "before_2000");
+    assert_eq!(p.counters.counted, 1);
+    assert_eq!(
+        p.watermark(),
+        Some(T0),
+        "rejected times never move the watermark"
+    );
+    assert_eq!(p.windows()[0].sum, 4.0);
+    // A checkpoint of any watermark, even one restored from garbage, does not overflow.
+    let mut q = Partition::new(EngineConfig::default(), minute_plan());
+    q.restore(&Checkpoint {
+        offset: 0,
+        watermark: Some(i64::MIN),
+        closed_through: None,
+    });
+    fold_all(&mut q, &[msg(Some("ok"), T0, "a/b", "m", 1.0)]);
+    assert_eq!(q.checkpoint(1).closed_through, Some(T0 - 10_000));
+}
+
+#[test]
+fn idle_series_are_evicted_and_the_series_limit_has_its_own_reason() {
+    let cfg = EngineConfig {
+        max_series: 3,
+        ..EngineConfig::default()
+    };
+    let mut p = Partition::new(cfg, minute_plan());
+    let pods: Vec<String> = (0..4)
+        .map(|i| msg(Some(&format!("p{i}")), T0, "a/b", &format!("m{i}"), 1.0))
+        .collect();
+    fold_all(&mut p, &pods);
+    assert_eq!(p.counters.counted, 3);
+    assert_eq!(
+        p.counters.rejected.get(&Rejection::SeriesLimit),
+        Some(&1),
+        "{:?}",
+        p.counters.rejected
+    );
+    assert_eq!(p.counters.rejected.get(&Rejection::DedupeFull), None);
+    assert_eq!(Rejection::SeriesLimit.label(), "series_limit");
+    // Series m0..m2 stop; m0 goes on. After three 60 s windows, twice the 10 s
+    // lateness and 10 s more of event time, m1 and m2 are idle: evicted.
+    let idle = super::engine::idle_eviction_ms(60_000, 10_000);
+    assert_eq!(idle, 210_000);
+    let go_on: Vec<String> = (1..=21)
+        .map(|k| msg(Some(&format!("g{k}")), T0 + k * 10_000, "a/b", "m0", 1.0))
+        .collect();
+    fold_all(&mut p, &go_on);
+    p.windows();
+    assert_eq!(p.series_count(), 3, "idle for exactly the limit: kept");
+    // A full table sweeps for idle series at most once a second of event time.
+    let later = T0 + idle + 1_000;
+    fold_all(
+        &mut p,
+        &[
+            msg(Some("g22"), later, "a/b", "m0", 1.0),
+            msg(Some("new"), later, "a/b", "m9", 1.0),
+            msg(Some("new2"), later, "a/b", "m8", 1.0),
+        ],
+    );
+    assert_eq!(p.series_count(), 3, "m1 and m2 evicted, m8 and m9 in");
+    assert_eq!(p.counters.rejected.get(&Rejection::SeriesLimit), Some(&1));
+    let metrics: std::collections::BTreeSet<String> =
+        p.windows().into_iter().map(|w| w.metric).collect();
+    assert_eq!(metrics.into_iter().collect::<Vec<_>>(), ["m0", "m8", "m9"]);
+}

@@ -42,12 +42,23 @@ impl WindowSpec {
         }
     }
 
-    /// The starts of every window that contains `ts`, newest first.
+    /// The starts of every window that contains `ts`, newest first: at most
+    /// `size / slide` rounded up (bounded by policy validation, see
+    /// [`crate::duration::MAX_WINDOWS_PER_SAMPLE`]). Checked arithmetic: a
+    /// time so near the `i64` limits that a start or end would not fit yields
+    /// no window rather than wrapping around (and never ending).
     pub fn starts(&self, ts: i64) -> impl Iterator<Item = i64> + '_ {
-        let newest = ts.div_euclid(self.slide_ms) * self.slide_ms;
-        (0..)
-            .map(move |k| newest - k * self.slide_ms)
-            .take_while(move |s| s + self.size_ms > ts)
+        let slide = self.slide_ms;
+        let newest = (slide > 0)
+            .then(|| ts.div_euclid(slide).checked_mul(slide))
+            .flatten();
+        std::iter::successors(newest, move |s| s.checked_sub(slide))
+            .take_while(move |s| s.checked_add(self.size_ms).is_some_and(|end| end > ts))
+    }
+
+    /// The end of the window starting at `start` (saturating: never wraps).
+    pub fn end(&self, start: i64) -> i64 {
+        start.saturating_add(self.size_ms)
     }
 }
 
@@ -182,7 +193,7 @@ impl WindowFeatures {
             metric: metric.to_string(),
             pod: pod.map(str::to_string),
             window_start: start,
-            window_end: start + spec.size_ms,
+            window_end: spec.end(start),
             count: agg.count,
             sum: agg.sum,
             rate: agg.sum * 1000.0 / spec.size_ms as f64,
@@ -223,6 +234,25 @@ mod tests {
             sliding.starts(120_000).collect::<Vec<_>>(),
             [120_000, 100_000, 80_000]
         );
+    }
+
+    #[test]
+    fn window_starts_near_the_i64_limits_end_instead_of_wrapping() {
+        let sliding = WindowSpec {
+            size_ms: 60_000,
+            slide_ms: 20_000,
+        };
+        // The newest start of i64::MIN would be below i64::MIN: no window.
+        assert_eq!(sliding.starts(i64::MIN).count(), 0);
+        assert_eq!(WindowSpec::tumbling(60_000).starts(i64::MIN).count(), 0);
+        // Ends past i64::MAX do not exist: no window either.
+        assert_eq!(sliding.starts(i64::MAX).count(), 0);
+        assert_eq!(sliding.starts(i64::MIN + 100_000).count(), 3);
+        let broken = WindowSpec {
+            size_ms: 60_000,
+            slide_ms: 0,
+        };
+        assert_eq!(broken.starts(0).count(), 0);
     }
 
     #[test]
