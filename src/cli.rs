@@ -32,6 +32,8 @@ pub enum Command {
     },
     /// Consume the metric topics and print the windows the controller would hold.
     Features(FeaturesArgs),
+    /// Print what the decision chain would be given now, for every policy and metric, and from which source.
+    Observe(ObserveArgs),
     /// Run the controller: ingest, decide on every tick, and scale Deployments (the leader only).
     Run(Box<RunArgs>),
     /// Fit a forecasting model on traces and write the model file.
@@ -60,6 +62,35 @@ impl std::str::FromStr for Seconds {
         }
         Ok(Seconds(ms / 1000))
     }
+}
+
+/// Options of `scalepilot observe`.
+#[derive(Debug, Args)]
+pub struct ObserveArgs {
+    /// Policy files or folders.
+    #[arg(long, required = true)]
+    pub policies: Vec<PathBuf>,
+    /// Kafka bootstrap servers: stream and kafkaLag metrics are missing without.
+    #[arg(long, env = "SCALEPILOT_BROKERS")]
+    pub brokers: Option<String>,
+    /// Metric topics (JSON samples).
+    #[arg(long, default_value = "scalepilot.metrics")]
+    pub topic: Vec<String>,
+    /// The kubeconfig for metrics.k8s.io and the targets' selectors (default:
+    /// KUBECONFIG or in-cluster); metrics.k8s.io metrics are missing without a cluster.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Read every source to its current end, print once and exit (without: print every 5 s).
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: give up when the stream is not read to its end after this long.
+    #[arg(long, default_value = "120s")]
+    pub timeout: Seconds,
+    /// Event time a sample may lag the partition's watermark (as `run`'s).
+    #[arg(long, default_value = "10s")]
+    pub allowed_lateness: Seconds,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
 }
 
 /// Options of `scalepilot features`.
@@ -162,6 +193,9 @@ pub struct RunArgs {
         default_value = "15s"
     )]
     pub metrics_api_min_interval: Seconds,
+    /// Read a `kafkaLag` metric's consumer-group offsets at most this often.
+    #[arg(long, env = "SCALEPILOT_KAFKA_LAG_MIN_INTERVAL", default_value = "5s")]
+    pub kafka_lag_min_interval: Seconds,
     /// Metric topics.
     #[arg(
         long,

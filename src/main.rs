@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         Command::Features(args) => cmd::features::run(&args)
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
+        Command::Observe(args) => cmd::observe::run(&args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         Command::Run(args) => cmd::run::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => cmd::train::run(&args)
             .map(|()| ExitCode::SUCCESS)

@@ -661,6 +661,113 @@ fn http_get(port: u16, path: &str) -> String {
     out
 }
 
+/// Runs `tests/support/lag.py` (confluent-kafka) and returns its stdout.
+fn lag_py(args: &[&str]) -> String {
+    let python = root().join("target/py/bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/kafka.sh ensure",
+        python.display()
+    );
+    let out = Command::new(python)
+        .arg(root().join("tests/support/lag.py"))
+        .arg(brokers())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "lag.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A policy scaling `name` on the lag of group `group` on `topic`, 50
+/// messages per replica.
+fn lag_policy(name: &str, group: &str, topic: &str, idle: bool) -> String {
+    format!(
+        "apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {{name: {name}, namespace: {NS}}}
+spec:
+  target: {{apiVersion: apps/v1, kind: Deployment, name: {name}}}
+  minReplicas: 1
+  maxReplicas: 20
+  tickSeconds: 1
+  metrics:
+    - type: External
+      external:
+        metric: {{name: kafka_consumer_lag}}
+        target: {{type: AverageValue, averageValue: \"50\"}}
+      kafkaLag: {{group: {group}, topic: {topic}, allowIdleConsumers: {idle}}}
+  behavior:
+    scaleUp: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
+    scaleDown: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
+"
+    )
+}
+
+/// The value of `scalepilot_observed_value` for one metric, from /metrics.
+fn observed_value(c: &Controller, metric: &str) -> Option<f64> {
+    http_get(c.port(), "/metrics")
+        .lines()
+        .find(|l| {
+            l.starts_with("scalepilot_observed_value{")
+                && l.contains(&format!("metric=\"{metric}\""))
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// A real consumer group (confluent-kafka) that consumed part of a topic: the
+/// controller reads the same lag as the group's own client computes, scales
+/// the consumers on it, capped at the partition count; with
+/// allowIdleConsumers it goes past the partitions.
+#[test]
+#[ignore = "needs the broker: run by .ci/run"]
+fn scales_consumers_on_a_groups_lag_capped_at_the_partitions() {
+    let topic = unique("orders");
+    let group = unique("workers");
+    let w = World::new("lag", &lag_policy("workers", &group, &topic, false));
+    create_topic(&topic, 4);
+    lag_py(&["produce", &topic, "1000"]);
+    lag_py(&["consume", &topic, &group, "130"]);
+    let independent: Value = serde_json::from_str(&lag_py(&["lag", &topic, &group])).unwrap();
+    let lag = independent["lag"].as_i64().unwrap();
+    assert!(lag > 800, "{independent}");
+    w.server.put(deployment("workers", 1));
+    let c = w.spawn("lag", &["--kafka-lag-min-interval", "1s"]);
+    // 870 messages at 50 per replica want 18 replicas; 4 partitions cap it at 4.
+    w.wait_replicas("workers", 4, Duration::from_secs(30), &[&c]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(w.replicas("workers"), 4, "capped at the partition count");
+    // The controller's own read (before the cap) equals confluent-kafka's.
+    let log = std::fs::read_to_string(&c.log).unwrap_or_default();
+    assert_eq!(
+        observed_value(&c, "kafka_consumer_lag"),
+        Some(200.0),
+        "the capped lag is partitions x 50:\n{log}"
+    );
+    drop(c);
+
+    std::fs::write(
+        w.dir.join("policies/web.yaml"),
+        lag_policy("workers", &group, &topic, true),
+    )
+    .unwrap();
+    let c = w.spawn("lag-idle", &["--kafka-lag-min-interval", "1s"]);
+    let want = (lag + 49) / 50;
+    w.wait_replicas("workers", want.min(20), Duration::from_secs(30), &[&c]);
+    assert_eq!(observed_value(&c, "kafka_consumer_lag"), Some(lag as f64));
+
+    // The group moves on: the lag follows, and so do the replicas.
+    lag_py(&["consume", &topic, &group, "600"]);
+    let after: Value = serde_json::from_str(&lag_py(&["lag", &topic, &group])).unwrap();
+    let lag2 = after["lag"].as_i64().unwrap();
+    w.wait_replicas("workers", (lag2 + 49) / 50, Duration::from_secs(30), &[&c]);
+    assert_eq!(observed_value(&c, "kafka_consumer_lag"), Some(lag2 as f64));
+}
+
 #[test]
 #[ignore = "needs the broker: run by .ci/run"]
 fn a_conflict_is_reread_and_written_correctly() {

@@ -54,6 +54,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         ingest,
         allowed_lateness_ms: args.allowed_lateness.0 * 1000,
         metrics_api_min_interval: secs(args.metrics_api_min_interval),
+        kafka_lag_min_interval: secs(args.kafka_lag_min_interval),
         dry_run: args.dry_run,
         decisions: args.decisions.clone(),
         lease: LeaseConfig {

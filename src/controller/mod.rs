@@ -36,7 +36,9 @@ use tracing::Instrument;
 use crate::decide::History;
 use crate::features::plan_for;
 use crate::ingest::IngestConfig;
-use crate::sources::{self, FeatureStore, MetricsApi, Observed, Registry, StreamSource};
+use crate::sources::{
+    self, FeatureStore, KafkaLag, MetricsApi, Observed, Registry, SourceKind, StreamSource,
+};
 
 /// Everything `scalepilot run` is told.
 pub struct RunConfig {
@@ -48,6 +50,8 @@ pub struct RunConfig {
     pub allowed_lateness_ms: i64,
     /// PodMetrics are listed at most this often per target.
     pub metrics_api_min_interval: Duration,
+    /// A consumer group's lag is read at most this often.
+    pub kafka_lag_min_interval: Duration,
     pub dry_run: bool,
     pub decisions: Option<PathBuf>,
     pub lease: LeaseConfig,
@@ -129,12 +133,17 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
         .with(MetricsApi::new(
             client.clone(),
             cfg.metrics_api_min_interval,
-        ));
+        ))
+        .with_some(
+            cfg.ingest
+                .as_ref()
+                .map(|i| KafkaLag::new(&i.brokers, &i.properties, cfg.kafka_lag_min_interval)),
+        );
     // The consumer starts when a policy in force first reads a stream: no
     // broker is contacted while none does.
     let mut ingest: Option<feed::Running> = None;
     let start_ingest = |p: &PolicySet, ingest: &mut Option<feed::Running>| {
-        if !sources::needs_broker(p.policies().values().map(|p| &p.spec)) {
+        if !sources::uses(p.policies().values().map(|p| &p.spec), SourceKind::Stream) {
             return;
         }
         let plan = plan_for(&in_force(p));
@@ -231,7 +240,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
             warned.remove(&format!("missing {key}"));
             let hpa = cluster.hpa_for(ns, name);
             let pods = tick::pods_of(&cluster.pods(ns, &deployment));
-            let selector = objects::selector(&deployment);
+            let selector = sources::selector_of(&deployment);
             let target = sources::Target {
                 key,
                 namespace: ns,

@@ -103,15 +103,6 @@ pub fn selects(d: &Deployment, labels: &BTreeMap<String, String>) -> bool {
         })
 }
 
-/// The label selector of a Deployment's pods as its `/scale` subresource
-/// reports it in `status.selector` (apps/v1 renders `spec.selector` with
-/// `LabelSelectorAsSelector`), or None when it has none or it does not parse.
-pub fn selector(d: &Deployment) -> Option<String> {
-    let sel = d.spec.as_ref()?.selector.clone();
-    let text = kube::core::Selector::try_from(sel).ok()?.to_string();
-    (!text.is_empty()).then_some(text)
-}
-
 /// Annotations of an object, or none.
 pub fn annotation<'a>(
     meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,

@@ -68,6 +68,7 @@ impl PolicySpec {
             object: None,
             external: None,
             stream: None,
+            kafka_lag: None,
         }])
     }
 

@@ -203,6 +203,38 @@ pub struct MetricSpec {
     /// scalepilot extension: compute this metric from the metric stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamSpec>,
+    /// scalepilot extension: this External metric is the lag of a Kafka
+    /// consumer group on a topic (KEDA's Kafka scaler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka_lag: Option<KafkaLagSpec>,
+}
+
+/// The lag of consumer group `group` on `topic`: the sum over partitions of
+/// the high watermark minus the group's committed offset.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KafkaLagSpec {
+    pub group: String,
+    pub topic: String,
+    /// A partition the group never committed counts as `latest` (lag 1: the
+    /// group will start at the end) or `earliest` (every retained message).
+    #[serde(default)]
+    pub offset_reset_policy: OffsetResetPolicy,
+    /// Let the lag ask for more replicas than the topic has partitions.
+    #[serde(default)]
+    pub allow_idle_consumers: bool,
+    /// A partition whose committed offset has not moved since the last read
+    /// (a stuck consumer or a poison message) adds no lag.
+    #[serde(default)]
+    pub exclude_persistent_lag: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OffsetResetPolicy {
+    #[default]
+    Latest,
+    Earliest,
 }
 
 /// Where a metric comes from in the stream: a window over the samples named

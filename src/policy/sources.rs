@@ -24,6 +24,8 @@ pub enum SourceKind {
     Stream,
     /// `metrics.k8s.io/v1beta1` PodMetrics (metrics-server).
     MetricsApi,
+    /// A Kafka consumer group's lag, read from the brokers (`kafkaLag` block).
+    KafkaLag,
 }
 
 impl SourceKind {
@@ -32,12 +34,13 @@ impl SourceKind {
         match self {
             SourceKind::Stream => "stream",
             SourceKind::MetricsApi => "metrics.k8s.io",
+            SourceKind::KafkaLag => "kafkaLag",
         }
     }
 
     /// Whether this source reads from the Kafka brokers.
     pub fn needs_broker(self) -> bool {
-        matches!(self, SourceKind::Stream)
+        matches!(self, SourceKind::Stream | SourceKind::KafkaLag)
     }
 }
 
@@ -54,6 +57,9 @@ pub struct NoSource {
 pub fn source_of(m: &MetricSpec) -> Result<SourceKind, NoSource> {
     if m.stream.is_some() {
         return Ok(SourceKind::Stream);
+    }
+    if m.kafka_lag.is_some() {
+        return Ok(SourceKind::KafkaLag);
     }
     let resource = match m.source_type {
         MetricSourceType::Resource => m.resource.as_ref().map(|r| (&r.name, "resource.name")),
@@ -79,7 +85,8 @@ pub fn source_of(m: &MetricSpec) -> Result<SourceKind, NoSource> {
             field: "",
             message: format!(
                 "no source provides this {} metric: add a `stream:` block (e.g. `stream: {{window: \
-                 60s, aggregate: mean}}`) to compute it from samples on Kafka; only Resource and \
+                 60s, aggregate: mean}}`) to compute it from samples on Kafka, or (External) a \
+                 `kafkaLag: {{group: G, topic: T}}` block for a consumer group's lag; only Resource and \
                  ContainerResource cpu/memory metrics are read from metrics.k8s.io without one",
                 m.source_type.as_str()
             ),
@@ -180,6 +187,81 @@ spec:
                 SourceKind::MetricsApi,
                 SourceKind::Stream
             ]
+        );
+    }
+
+    #[test]
+    fn kafka_lag_is_an_external_metric_with_a_positive_target_per_replica() {
+        let lag = |ty: &str, target: &str, extra: &str| {
+            format!(
+                "{HEAD}    - type: {ty}
+      {field}:
+        metric: {{name: kafka_consumer_lag}}
+        target: {target}
+      kafkaLag: {{group: workers, topic: orders}}
+{extra}",
+                field = ty.to_lowercase()
+            )
+        };
+        let ok = load(&lag(
+            "External",
+            "{type: AverageValue, averageValue: \"100\"}",
+            "",
+        ));
+        assert!(ok.problems.is_empty(), "{:?}", ok.problems);
+        let m = &ok.policies[0].policy.spec.metrics[0];
+        assert_eq!(source_of(m), Ok(SourceKind::KafkaLag));
+        assert!(SourceKind::KafkaLag.needs_broker());
+        let k = m.kafka_lag.as_ref().unwrap();
+        assert_eq!(
+            k.offset_reset_policy,
+            crate::policy::OffsetResetPolicy::Latest
+        );
+        assert!(!k.allow_idle_consumers && !k.exclude_persistent_lag);
+
+        let zero = load(&lag(
+            "External",
+            "{type: AverageValue, averageValue: \"0\"}",
+            "",
+        ));
+        assert!(
+            zero.problems
+                .iter()
+                .any(|p| p.path == "spec.metrics[0].external.target"),
+            "{:?}",
+            zero.problems
+        );
+        let pods = load(&lag(
+            "Pods",
+            "{type: AverageValue, averageValue: \"5\"}",
+            "",
+        ));
+        assert!(
+            pods.problems
+                .iter()
+                .any(|p| p.path == "spec.metrics[0].kafkaLag"
+                    && p.message.contains("External metrics only")),
+            "{:?}",
+            pods.problems
+        );
+        let both = load(&lag(
+            "External",
+            "{type: AverageValue, averageValue: \"5\"}",
+            "      stream: {window: 60s, aggregate: rate}\n",
+        ));
+        assert!(
+            both.problems.iter().any(|p| p.message.contains("not both")),
+            "{:?}",
+            both.problems
+        );
+        let typo = load(
+            &lag("External", "{type: Value, value: \"5\"}", "")
+                .replace("topic: orders", "topik: orders"),
+        );
+        assert!(
+            typo.problems.iter().any(|p| p.message.contains("topik")),
+            "{:?}",
+            typo.problems
         );
     }
 

@@ -259,6 +259,42 @@ fn check_metric(out: &mut Issues, m: &MetricSpec, path: &str) {
     if let Some(st) = &m.stream {
         check_stream(out, st, &format!("{path}.stream"));
     }
+    if let Some(k) = &m.kafka_lag {
+        check_kafka_lag(out, m, k, &format!("{path}.kafkaLag"));
+    }
+}
+
+/// A `kafkaLag` block: an External metric whose target is the lag per
+/// replica (`AverageValue`, KEDA's lagThreshold) or in total (`Value`).
+fn check_kafka_lag(out: &mut Issues, m: &MetricSpec, k: &crate::policy::KafkaLagSpec, path: &str) {
+    if m.source_type != MetricSourceType::External {
+        out.add(
+            path.to_string(),
+            "Forbidden: kafkaLag is the source of External metrics only",
+        );
+    }
+    if m.stream.is_some() {
+        out.add(
+            path.to_string(),
+            "Forbidden: a metric reads either a stream or a consumer group's lag, not both",
+        );
+    }
+    for (field, v) in [("group", &k.group), ("topic", &k.topic)] {
+        if v.trim().is_empty() {
+            out.add(
+                format!("{path}.{field}"),
+                format!("Required value: the consumer group's {field}"),
+            );
+        }
+    }
+    let target = m.external.as_ref().map(|e| &e.target);
+    let threshold = target.and_then(|t| t.average_value.as_ref().or(t.value.as_ref()));
+    if m.external.is_some() && threshold.is_none_or(|q| q.milli() <= 0) {
+        out.add(
+            format!("{}.external.target", path.trim_end_matches(".kafkaLag")),
+            "Invalid value: a kafkaLag metric needs a positive averageValue (lag per replica) or value",
+        );
+    }
 }
 
 fn check_forecast(out: &mut Issues, f: &crate::policy::ForecastSpec, path: &str) {

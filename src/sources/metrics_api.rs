@@ -229,7 +229,7 @@ impl Source for MetricsApi {
         SourceKind::MetricsApi
     }
 
-    fn refresh<'a>(&'a self, target: &'a Target<'a>) -> BoxFuture<'a, ()> {
+    fn refresh<'a>(&'a self, target: &'a Target<'a>, _: Vec<&'a MetricSpec>) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let fresh = self
                 .lock()

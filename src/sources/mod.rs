@@ -9,9 +9,12 @@
 //!   publishes closed windows into its [`FeatureStore`]).
 //! - `metrics_api`: `metrics.k8s.io/v1beta1` PodMetrics of the target's pods,
 //!   read as the HPA reads them.
+//! - `kafka_lag`: a consumer group's lag on a topic, read from the brokers
+//!   with KEDA's Kafka-scaler semantics.
 //!
 //! May import client crates; the decision chain it feeds may not.
 
+mod kafka_lag;
 mod metrics_api;
 mod stream;
 
@@ -19,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::BoxFuture;
 
+pub use kafka_lag::{total_lag, KafkaLag, Lag, PartitionOffsets};
 pub use metrics_api::{pod_metrics_observation, MetricsApi, PodMetrics};
 pub use stream::{FeatureStore, StreamSource};
 
@@ -87,10 +91,15 @@ impl Observed {
 pub trait Source: Send + Sync {
     fn kind(&self) -> SourceKind;
 
-    /// Brings what the source holds of `target` up to date; called once per
-    /// tick before its observations. Sources fed in the background (the
-    /// stream) have nothing to do; polled ones bound their own rate.
-    fn refresh<'a>(&'a self, _target: &'a Target<'a>) -> BoxFuture<'a, ()> {
+    /// Brings what the source holds for `metrics` (the target's metrics this
+    /// source serves) up to date; called once per tick before observing.
+    /// Sources fed in the background (the stream) have nothing to do; polled
+    /// ones bound their own rate.
+    fn refresh<'a>(
+        &'a self,
+        _target: &'a Target<'a>,
+        _metrics: Vec<&'a MetricSpec>,
+    ) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
 
@@ -115,6 +124,15 @@ impl Registry {
         self
     }
 
+    /// Adds `source` when there is one: without it, its metrics are missing
+    /// and say that the source is not configured.
+    pub fn with_some(self, source: Option<impl Source + 'static>) -> Self {
+        match source {
+            Some(s) => self.with(s),
+            None => self,
+        }
+    }
+
     /// Every metric of `spec` for `target` at `now`, in the policy's order:
     /// each source the policy needs is refreshed once, then asked.
     pub async fn observe(
@@ -130,7 +148,12 @@ impl Registry {
             .collect();
         for k in kinds {
             if let Some(s) = self.sources.get(&k) {
-                s.refresh(target).await;
+                let mine = spec
+                    .metrics
+                    .iter()
+                    .filter(|m| source_of(m).ok() == Some(k))
+                    .collect();
+                s.refresh(target, mine).await;
             }
         }
         spec.metrics
@@ -139,6 +162,19 @@ impl Registry {
                 Err(e) => Observed::missing(m, None, "no_source", e.message),
                 Ok(k) => match self.sources.get(&k) {
                     Some(s) => s.observe(target, m, now),
+                    None if k == SourceKind::MetricsApi => Observed::missing(
+                        m,
+                        Some(k),
+                        "no_cluster",
+                        "metrics.k8s.io needs a cluster (--kubeconfig, KUBECONFIG or in-cluster)"
+                            .into(),
+                    ),
+                    None if k.needs_broker() => Observed::missing(
+                        m,
+                        Some(k),
+                        "no_broker",
+                        format!("the {} source needs a broker: run with --brokers", k.name()),
+                    ),
                     None => Observed::missing(
                         m,
                         Some(k),
@@ -151,11 +187,18 @@ impl Registry {
     }
 }
 
-/// Whether any metric of these policies reads from the Kafka brokers.
-pub fn needs_broker<'a>(specs: impl IntoIterator<Item = &'a PolicySpec>) -> bool {
-    specs.into_iter().any(|s| {
-        s.metrics
-            .iter()
-            .any(|m| source_of(m).is_ok_and(SourceKind::needs_broker))
-    })
+/// The label selector of a Deployment's pods as its `/scale` subresource
+/// reports it in `status.selector` (apps/v1 renders `spec.selector` with
+/// `LabelSelectorAsSelector`), or None when it has none or it does not parse.
+pub fn selector_of(d: &k8s_openapi::api::apps::v1::Deployment) -> Option<String> {
+    let sel = d.spec.as_ref()?.selector.clone();
+    let text = kube::core::Selector::try_from(sel).ok()?.to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Whether any metric of these policies is served by a source of `kind`.
+pub fn uses<'a>(specs: impl IntoIterator<Item = &'a PolicySpec>, kind: SourceKind) -> bool {
+    specs
+        .into_iter()
+        .any(|s| s.metrics.iter().any(|m| source_of(m).ok() == Some(kind)))
 }

@@ -1,0 +1,72 @@
+"""A real consumer group for the consumer-lag tests, with confluent-kafka
+(librdkafka through Python: independent of scalepilot's own client).
+
+  lag.py BROKERS produce TOPIC N          produce N messages round-robin over the partitions
+  lag.py BROKERS consume TOPIC GROUP N    consume N messages in GROUP, commit, leave
+  lag.py BROKERS lag TOPIC GROUP          print {"lag": total, "partitions": n, "per": {...}}
+
+The lag is computed as KEDA and scalepilot define it: per partition, the high
+watermark minus the group's committed offset (1 when it never committed).
+"""
+import json
+import sys
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+
+def partitions(brokers, topic):
+    c = Consumer({"bootstrap.servers": brokers, "group.id": "lag-py-metadata"})
+    md = c.list_topics(topic, timeout=10)
+    ids = sorted(md.topics[topic].partitions)
+    c.close()
+    return ids
+
+
+def produce(brokers, topic, n):
+    ids = partitions(brokers, topic)
+    p = Producer({"bootstrap.servers": brokers})
+    for i in range(n):
+        p.produce(topic, value=b"job-%d" % i, partition=ids[i % len(ids)])
+        if i % 1000 == 0:
+            p.poll(0)
+    assert p.flush(30) == 0
+
+
+def consume(brokers, topic, group, n):
+    c = Consumer({
+        "bootstrap.servers": brokers, "group.id": group,
+        "auto.offset.reset": "earliest", "enable.auto.commit": False,
+    })
+    c.subscribe([topic])
+    got = 0
+    while got < n:
+        m = c.poll(1.0)
+        if m is None or m.error():
+            continue
+        got += 1
+    c.commit(asynchronous=False)
+    c.close()
+
+
+def lag(brokers, topic, group):
+    c = Consumer({"bootstrap.servers": brokers, "group.id": group})
+    tps = [TopicPartition(topic, p) for p in partitions(brokers, topic)]
+    committed = c.committed(tps, timeout=10)
+    per = {}
+    for tp in committed:
+        low, high = c.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
+        per[tp.partition] = high - tp.offset if tp.offset >= 0 else 1
+    c.close()
+    print(json.dumps({"lag": sum(per.values()), "partitions": len(per), "per": per}))
+
+
+if __name__ == "__main__":
+    brokers, cmd, *rest = sys.argv[1:]
+    if cmd == "produce":
+        produce(brokers, rest[0], int(rest[1]))
+    elif cmd == "consume":
+        consume(brokers, rest[0], rest[1], int(rest[2]))
+    elif cmd == "lag":
+        lag(brokers, rest[0], rest[1])
+    else:
+        sys.exit(f"unknown command {cmd}")
