@@ -3,10 +3,11 @@
 
   lag.py BROKERS produce TOPIC N          produce N messages round-robin over the partitions
   lag.py BROKERS consume TOPIC GROUP N    consume N messages in GROUP, commit, leave
-  lag.py BROKERS lag TOPIC GROUP          print {"lag": total, "partitions": n, "per": {...}}
+  lag.py BROKERS lag TOPIC GROUP POLICY   print {"lag": total, "partitions": n, "per": {...}}
 
-The lag is computed as KEDA and scalepilot define it: per partition, the high
-watermark minus the group's committed offset (1 when it never committed).
+The lag is computed as scalepilot defines it: per partition, the high
+watermark minus the group's committed offset; a partition the group never
+committed counts 1 with POLICY latest, high minus low watermark with earliest.
 """
 import json
 import sys
@@ -48,14 +49,17 @@ def consume(brokers, topic, group, n):
     c.close()
 
 
-def lag(brokers, topic, group):
+def lag(brokers, topic, group, policy):
     c = Consumer({"bootstrap.servers": brokers, "group.id": group})
     tps = [TopicPartition(topic, p) for p in partitions(brokers, topic)]
     committed = c.committed(tps, timeout=10)
     per = {}
     for tp in committed:
         low, high = c.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
-        per[tp.partition] = high - tp.offset if tp.offset >= 0 else 1
+        if tp.offset >= 0:
+            per[tp.partition] = high - tp.offset
+        else:
+            per[tp.partition] = 1 if policy == "latest" else high - low
     c.close()
     print(json.dumps({"lag": sum(per.values()), "partitions": len(per), "per": per}))
 
@@ -67,6 +71,6 @@ if __name__ == "__main__":
     elif cmd == "consume":
         consume(brokers, rest[0], rest[1], int(rest[2]))
     elif cmd == "lag":
-        lag(brokers, rest[0], rest[1])
+        lag(brokers, rest[0], rest[1], rest[2])
     else:
         sys.exit(f"unknown command {cmd}")
