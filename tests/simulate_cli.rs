@@ -121,3 +121,115 @@ fn bad_traces_are_rejected_with_file_and_line() {
         "{err}"
     );
 }
+
+/// Runs `simulate` with a deadline: refusing must be quick, never a long run.
+fn simulate_within(dir: &PathBuf, args: &[&str], secs: u64) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .arg("simulate")
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("simulate {args:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn absurd_flags_are_refused_not_run() {
+    let dir = workdir("flags");
+    for args in [
+        &["--tick", "0"][..],
+        &["--capacity-per-replica", "0"],
+        &["--capacity-per-replica", "NaN"],
+        &["--capacity-per-replica", "inf"],
+        &["--hpa-target", "0"],
+        &["--hpa-target=-80"],
+        &["--pod-startup", "99999999999s"],
+        &["--metric-delay", "99999999999s"],
+        &["--duration", "99999999999s"],
+        &["--from-fraction", "1.5"],
+    ] {
+        let out = simulate_within(&dir, args, 20);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("invalid value"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_fraction_that_leaves_nothing_to_replay_is_an_error() {
+    let dir = workdir("fraction");
+    std::fs::write(dir.join("t.csv"), "ts,value\n0,5\n60,7\n120,6\n").unwrap();
+    for f in ["0.99", "0.7"] {
+        let out = simulate_within(&dir, &["--trace", "t.csv", "--from-fraction", f], 20);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{f}: {err}");
+        assert!(
+            err.contains(&format!("--from-fraction {f}: leaves"))
+                && err.contains("at least 2 are needed"),
+            "{f}: {err}"
+        );
+    }
+}
+
+#[test]
+fn traces_past_their_bounds_are_refused_quickly_with_file_and_line() {
+    let dir = workdir("bounds");
+    let year = 365 * 86_400i64;
+    for (text, expected) in [
+        (
+            "ts,value\n-9223372036854775808,1\n9223372036854775807,1\n".to_string(),
+            "t.csv:2: ts: -9223372036854775808 is out of range",
+        ),
+        (
+            format!("ts,value\n0,1\n1,1\n2,1\n{year},1\n"),
+            "t.csv:5: the gap of",
+        ),
+        (
+            format!("ts,value\n0,1\n1,1\n{},1\n", 100 * year),
+            "t.csv:4: the trace spans",
+        ),
+    ] {
+        std::fs::write(dir.join("t.csv"), &text).unwrap();
+        let out = simulate_within(&dir, &["--trace", "t.csv"], 20);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+    }
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    let dir = workdir("pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .args([
+            "simulate",
+            "--workload",
+            "step",
+            "--duration",
+            "2h",
+            "--json",
+        ])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -c 0`: the reader goes away before anything is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

@@ -1,9 +1,10 @@
 //! `scalepilot simulate`: replay a trace or a synthetic workload through the
 //! policies and the baselines; print the scorecard, draw the picture, record
-//! every decision.
+//! every decision. A reader that closes standard output early (`| head`) ends
+//! the output quietly, with success.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, ErrorKind, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
@@ -34,24 +35,27 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         (Some(path), _) => Trace::from_csv_file(path)?,
         (None, w) => w
             .unwrap_or(Workload::FlashCrowd)
-            .generate(args.seed, args.duration.0, 60),
+            .try_generate(args.seed, args.duration.0, 60)
+            .map_err(|e| Error::Input(format!("--duration {}s: {e}", args.duration.0)))?,
     };
     // Replay only the part after `--from-fraction`; the part before is the
     // past the models see (and what they were trained on).
     let (trace, past) = match args.from_fraction {
         Some(f) if f > 0.0 && f < 1.0 => {
-            let cut = ((trace.values.len() as f64) * f) as usize;
+            let n = trace.values.len();
+            let cut = ((n as f64) * f) as usize;
+            if n.saturating_sub(cut) < 2 {
+                return Err(Error::Input(format!(
+                    "--from-fraction {f}: leaves {} of the trace's {n} samples to replay; at least 2 are needed",
+                    n.saturating_sub(cut)
+                )));
+            }
             let past: Vec<(i64, f64)> = trace.ts[..cut]
                 .iter()
                 .copied()
                 .zip(trace.values[..cut].iter().copied())
                 .collect();
-            let tail = Trace::new(
-                trace.name.clone(),
-                trace.ts[cut..].to_vec(),
-                trace.values[cut..].to_vec(),
-            );
-            (tail, past)
+            (trace.tail(cut)?, past)
         }
         Some(f) => {
             return Err(Error::Input(format!(
@@ -72,7 +76,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             .map_or(args.capacity, Capacity::PerReplica),
         pod_startup_s: args.pod_startup.0,
         metric_delay_s: args.metric_delay.0,
-        tick_s: args.tick.0.max(1),
+        tick_s: args.tick.0,
         interpolation: args.interpolate,
         baselines: args.baseline.clone(),
         hpa_target: args.hpa_target,
@@ -80,6 +84,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         explain: args.decisions.is_some(),
         perfect_forecast: args.perfect_forecast,
     };
+    cfg.check()?;
     let describe = describe_trace(&trace);
     let mut record = match &args.decisions {
         Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
@@ -132,27 +137,36 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     if let Some(path) = &plot_path {
         sim::plot(&outcome, path)?;
     }
+    let mut out = String::new();
     if args.json {
         let json = serde_json::json!({
             "trace": describe,
             "capacityPerReplica": outcome.world.capacity,
             "scorecards": outcome.scorecards(),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).map_err(|e| Error::Output(e.into()))?
-        );
+        out = serde_json::to_string_pretty(&json).map_err(|e| Error::Output(e.into()))?;
+        out.push('\n');
     } else {
-        println!("{describe}");
-        print!("{}", table(&outcome));
+        out.push_str(&format!("{describe}\n"));
+        out.push_str(&table(&outcome));
         if let Some(path) = &plot_path {
-            println!("picture: {}", path.display());
+            out.push_str(&format!("picture: {}\n", path.display()));
         }
         if let Some(path) = &args.decisions {
-            println!("decisions: {}", path.display());
+            out.push_str(&format!("decisions: {}\n", path.display()));
         }
     }
-    Ok(())
+    print_stdout(&out)
+}
+
+/// Writes `text` to standard output. A reader that went away (`| head`
+/// closed the pipe) is no failure: the output just ends there.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(Error::Output(e)),
+        _ => Ok(()),
+    }
 }
 
 fn load_policies(paths: &[PathBuf]) -> Result<Vec<NamedPolicy>> {

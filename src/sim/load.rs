@@ -75,7 +75,7 @@ mod tests {
     use super::*;
 
     fn trace() -> Trace {
-        Trace::new("t".into(), vec![0, 10, 20], vec![0.0, 100.0, 50.0])
+        Trace::new("t".into(), vec![0, 10, 20], vec![0.0, 100.0, 50.0]).unwrap()
     }
 
     #[test]

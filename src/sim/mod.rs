@@ -91,6 +91,41 @@ pub struct SimConfig {
     pub perfect_forecast: bool,
 }
 
+/// The longest start-up, metric delay or tick a run accepts: one day.
+pub const MAX_DELAY_S: i64 = 86_400;
+
+impl SimConfig {
+    /// Every setting in its range, or an error naming the first one that is not.
+    pub fn check(&self) -> Result<()> {
+        let bad = |what: &str, why: String| Err(Error::Input(format!("{what}: {why}")));
+        if let Capacity::PerReplica(c) = self.capacity {
+            if !(c.is_finite() && c > 0.0) {
+                return bad(
+                    "capacity per replica",
+                    format!("{c}: must be a positive number"),
+                );
+            }
+        }
+        for (what, v, least) in [
+            ("pod start-up", self.pod_startup_s, 0),
+            ("metric delay", self.metric_delay_s, 0),
+            ("tick", self.tick_s, 1),
+            ("step", self.step_s, 1),
+        ] {
+            if !(least..=MAX_DELAY_S).contains(&v) {
+                return bad(what, format!("{v} s: must be {least} s to 1 d"));
+            }
+        }
+        if !(1..=1000).contains(&self.hpa_target) {
+            return bad(
+                "HPA target",
+                format!("{} %: must be 1 % to 1000 %", self.hpa_target),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
@@ -139,6 +174,7 @@ pub fn run(
     cfg: &SimConfig,
     mut on_decision: impl FnMut(&str, i64, &Decision),
 ) -> Result<Outcome> {
+    cfg.check()?;
     let (trace, capacity, scale) = match cfg.capacity {
         Capacity::PerReplica(c) => (trace, c, 1.0),
         Capacity::Auto(n) => {
@@ -247,6 +283,7 @@ pub fn hpa_baseline(min: i32, max: i32, target: i32) -> Autoscaler {
                 object: None,
                 external: None,
                 stream: None,
+                kafka_lag: None,
             }],
             behavior: None,
             tick_seconds: None,
@@ -292,6 +329,7 @@ pub fn keda_baseline(min: i32, max: i32, target_pct: i32, capacity: f64) -> Auto
                     },
                 }),
                 stream: None,
+                kafka_lag: None,
             }],
             behavior: None,
             tick_seconds: None,

@@ -24,6 +24,7 @@ fn flat(values: &[(i64, f64)]) -> Trace {
         values.iter().map(|v| v.0).collect(),
         values.iter().map(|v| v.1).collect(),
     )
+    .unwrap()
 }
 
 fn cfg(capacity: f64) -> SimConfig {
@@ -330,7 +331,8 @@ fn daily_jump_predictive() -> (NamedPolicy, Trace) {
         "ramp".into(),
         ts[7 * day..].to_vec(),
         values[7 * day..].to_vec(),
-    );
+    )
+    .unwrap();
     let mut predictive = policy("predictive", STREAM);
     predictive.forecast = Some(ForecastSetup {
         model: crate::model::PolicyModel {

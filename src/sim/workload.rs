@@ -1,11 +1,13 @@
 //! Synthetic workloads the project generates itself: seeded and deterministic,
-//! one day of one-minute samples starting 2026-01-01T00:00:00Z by default.
+//! one day of one-minute samples starting 2026-01-01T00:00:00Z by default, at
+//! most [`MAX_SPAN_S`] (400 days) long, like any trace.
 
 use std::f64::consts::TAU;
 use std::fmt;
 use std::str::FromStr;
 
-use super::trace::Trace;
+use super::trace::{Trace, MAX_SAMPLES, MAX_SPAN_S};
+use crate::error::{Error, Result};
 
 /// The built-in workload shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +48,41 @@ impl Workload {
     }
 
     /// Generates the workload: `duration_s` seconds of `interval_s` samples.
+    ///
+    /// # Panics
+    ///
+    /// Past the bounds [`Workload::try_generate`] reports as errors.
     pub fn generate(self, seed: u64, duration_s: i64, interval_s: i64) -> Trace {
+        self.try_generate(seed, duration_s, interval_s)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Generates the workload: `duration_s` seconds of `interval_s` samples;
+    /// an error, before anything is allocated, for an interval outside 1 s to
+    /// 1 d, fewer than two samples, more than [`MAX_SPAN_S`] or more than
+    /// [`MAX_SAMPLES`] samples.
+    pub fn try_generate(self, seed: u64, duration_s: i64, interval_s: i64) -> Result<Trace> {
+        if !(1..=86_400).contains(&interval_s) {
+            return Err(Error::Input(format!(
+                "workload {self}: interval {interval_s} s: must be 1 s to 1 d"
+            )));
+        }
+        if !(2 * interval_s..=MAX_SPAN_S).contains(&duration_s) {
+            return Err(Error::Input(format!(
+                "workload {self}: duration {duration_s} s: must be from two samples ({} s) to {} days",
+                2 * interval_s,
+                MAX_SPAN_S / 86_400
+            )));
+        }
+        if (duration_s / interval_s) as usize > MAX_SAMPLES {
+            return Err(Error::Input(format!(
+                "workload {self}: {duration_s} s of {interval_s} s samples is more than {MAX_SAMPLES} samples"
+            )));
+        }
+        Ok(self.samples(seed, duration_s, interval_s))
+    }
+
+    fn samples(self, seed: u64, duration_s: i64, interval_s: i64) -> Trace {
         const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
         let mut rng = SplitMix64(seed ^ (self as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let n = (duration_s / interval_s).max(2);
@@ -83,6 +119,7 @@ impl Workload {
             values.push(v.max(0.0));
         }
         Trace::new(self.name().to_string(), ts, values)
+            .expect("a checked workload is a valid trace")
     }
 }
 
@@ -145,6 +182,33 @@ mod tests {
             assert!(a.values.iter().all(|v| *v >= 0.0 && v.is_finite()));
             assert_eq!(w.name().parse::<Workload>().unwrap(), w);
         }
+    }
+
+    #[test]
+    fn absurd_durations_are_errors_not_allocations() {
+        for (duration_s, interval_s) in [
+            (99_999_999_999, 60),
+            (401 * 86_400, 60),
+            (i64::MAX, 60),
+            (119, 60),
+            (0, 60),
+            (-5, 60),
+            (86_400, 0),
+            (86_400, -1),
+            (400 * 86_400, 1),
+        ] {
+            let e = Workload::Diurnal
+                .try_generate(1, duration_s, interval_s)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("workload diurnal: "),
+                "{duration_s}/{interval_s}: {e}"
+            );
+        }
+        let t = Workload::Step.try_generate(1, 400 * 86_400, 60).unwrap();
+        assert_eq!(t.ts.len(), 576_000);
+        assert_eq!(Workload::Ramp.try_generate(1, 120, 60).unwrap().ts.len(), 2);
     }
 
     #[test]
