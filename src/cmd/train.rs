@@ -18,7 +18,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         traces.push((path.display().to_string(), t));
     }
     if let Some(w) = args.workload {
-        let t = w.generate(args.seed, args.duration.0, 60);
+        let t = w
+            .try_generate(args.seed, args.duration.0, 60)
+            .map_err(|e| Error::Input(format!("--duration {}s: {e}", args.duration.0)))?;
         traces.push((
             format!("workload {w:?} seed {} ({} s)", args.seed, args.duration.0),
             t,
@@ -45,7 +47,26 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         )));
     }
     let horizon_s = args.horizon.0;
+    if !(0..=crate::model::MAX_HORIZON_S).contains(&horizon_s) {
+        return Err(Error::Input(format!(
+            "--horizon {horizon_s}s: must be at most {} s",
+            crate::model::MAX_HORIZON_S
+        )));
+    }
+    if !(1..=crate::model::MAX_STEP_S).contains(&step) {
+        return Err(Error::Input(format!(
+            "{}: interval {step} s: a model's step must be 1 s to {} s",
+            traces[0].0,
+            crate::model::MAX_STEP_S
+        )));
+    }
     let horizon_steps = ((horizon_s as f64 / step as f64).round() as usize).max(1);
+    if horizon_steps as i64 * step > crate::model::MAX_HORIZON_S {
+        return Err(Error::Input(format!(
+            "--horizon {horizon_s}s: {horizon_steps} steps of {step} s is more than {} s ahead",
+            crate::model::MAX_HORIZON_S
+        )));
+    }
     let spec = FeatureSpec::new(step, horizon_steps);
     let series: Vec<Series> = traces
         .iter()
@@ -62,7 +83,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         )
         .map_err(|e| Error::Input(e.to_string()))?,
     );
-    let trained = train(&data, &spec, || bar.inc(1)).map_err(Error::Input)?;
+    let trained = train(&data, &spec, || bar.inc(1)).map_err(|e| Error::Input(e.to_string()))?;
     bar.finish_and_clear();
 
     println!(
@@ -125,7 +146,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             rows,
         },
     );
-    file.save(&args.out).map_err(Error::Input)?;
+    file.save(&args.out)
+        .map_err(|e| Error::Input(format!("{e}; no model written")))?;
     println!("wrote {}", args.out.display());
     Ok(())
 }

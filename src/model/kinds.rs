@@ -8,9 +8,14 @@ use linfa_elasticnet::ElasticNet;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use super::file::ModelError;
+
 /// Feature indexes the baselines read (see `FeatureSpec::new`).
 const LAST: usize = 0;
 const DAY_AGO: usize = 8;
+
+/// The model kinds this build knows, as model files name them.
+pub const KINDS: [&str; 3] = ["ridge", "seasonal-naive", "last-value"];
 
 /// A fitted model: one prediction per feature row.
 pub trait Model {
@@ -114,6 +119,42 @@ impl Params {
         }
     }
 
+    /// The kind without its settings: one of [`KINDS`].
+    pub fn family(&self) -> &'static str {
+        match self {
+            Params::Ridge { .. } => "ridge",
+            Params::SeasonalNaive => "seasonal-naive",
+            Params::LastValue => "last-value",
+        }
+    }
+
+    /// Every number of the parameters, with its path (for the finiteness check).
+    pub fn numbers(&self) -> Vec<(String, f64)> {
+        let Params::Ridge {
+            penalty,
+            scaling,
+            intercept,
+            weights,
+        } = self
+        else {
+            return Vec::new();
+        };
+        let indexed = |name: &str, v: &[f64]| -> Vec<(String, f64)> {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (format!("{name}[{i}]"), *x))
+                .collect()
+        };
+        let mut all = vec![
+            ("penalty".to_string(), *penalty),
+            ("intercept".to_string(), *intercept),
+        ];
+        all.extend(indexed("weights", weights));
+        all.extend(indexed("scaling.mean", &scaling.mean));
+        all.extend(indexed("scaling.std", &scaling.std));
+        all
+    }
+
     pub fn name(&self) -> String {
         match self {
             Params::Ridge { penalty, .. } => format!("ridge(penalty={penalty})"),
@@ -124,21 +165,22 @@ impl Params {
 }
 
 /// Fits ridge regression of `y` on `rows`.
-pub fn fit_ridge(rows: &[Vec<f64>], y: &[f64], penalty: f64) -> Result<Params, String> {
+pub fn fit_ridge(rows: &[Vec<f64>], y: &[f64], penalty: f64) -> Result<Params, ModelError> {
     let scaling = Scaling::fit(rows);
     let width = scaling.mean.len();
     let flat: Vec<f64> = rows
         .iter()
         .flat_map(|r| scaling.apply(r).collect::<Vec<_>>())
         .collect();
-    let x = Array2::from_shape_vec((rows.len(), width), flat).map_err(|e| e.to_string())?;
+    let x = Array2::from_shape_vec((rows.len(), width), flat)
+        .map_err(|e| ModelError::Fit(format!("ridge fit: feature rows: {e}")))?;
     let data = Dataset::new(x, Array1::from(y.to_vec()));
     let fitted = ElasticNet::ridge()
         .penalty(penalty)
         .max_iterations(1000)
         .tolerance(1e-4)
         .fit(&data)
-        .map_err(|e| format!("ridge fit failed: {e}"))?;
+        .map_err(|e| ModelError::Fit(format!("ridge fit failed: {e}")))?;
     Ok(Params::Ridge {
         penalty,
         scaling,

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::file::ModelError;
 use super::kinds::{fit_ridge, Params};
 
 /// The quantile of the residuals the upper forecast covers.
@@ -42,7 +43,7 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 
 impl Margin {
     /// Learns the margin from out-of-sample `residuals` (actual − forecast) of `rows`.
-    pub fn fit(rows: &[Vec<f64>], residuals: &[f64]) -> Result<Margin, String> {
+    pub fn fit(rows: &[Vec<f64>], residuals: &[f64]) -> Result<Margin, ModelError> {
         let abs: Vec<f64> = residuals.iter().map(|r| r.abs()).collect();
         let mean_abs = abs.iter().sum::<f64>() / abs.len().max(1) as f64;
         let floor = (FLOOR_SHARE * mean_abs).max(1e-9);

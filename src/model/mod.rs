@@ -19,10 +19,12 @@ mod train;
 
 pub use cycle::DailyCycle;
 pub use features::{ewma_series, FeatureSpec};
-pub use file::{data_hash, ModelFile, TrainingSummary, FORMAT_VERSION};
+pub use file::{
+    data_hash, ModelError, ModelFile, TrainingSummary, FORMAT_VERSION, MAX_HORIZON_S, MAX_STEP_S,
+};
 pub use forecaster::{Ahead, Forecaster};
 pub use gate::AccuracyGate;
-pub use kinds::{fit_ridge, Model, Params, Scaling};
+pub use kinds::{fit_ridge, Model, Params, Scaling, KINDS};
 pub use margin::Margin;
 pub use policy::{PolicyModel, RunningForecast};
 pub use train::{dataset, peak_ahead, train, Dataset, Errors, FoldReport, Series, Trained};

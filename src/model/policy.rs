@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::file::ModelFile;
+use super::file::{ModelError, ModelFile};
 use super::forecaster::{Ahead, Forecaster};
 use super::gate::AccuracyGate;
 use crate::policy::{ForecastMode, ForecastSpec};
@@ -33,7 +33,7 @@ impl PolicyModel {
     pub fn load(
         policy_file: Option<&Path>,
         spec: Option<&ForecastSpec>,
-    ) -> Result<Option<Self>, String> {
+    ) -> Result<Option<Self>, ModelError> {
         let Some(f) = spec.filter(|f| f.mode != ForecastMode::Off) else {
             return Ok(None);
         };
@@ -44,11 +44,14 @@ impl PolicyModel {
         let model = ModelFile::load(&path)?;
         if let Some(h) = &f.horizon {
             if crate::duration::parse_ms(h)? / 1000 != model.horizon_s {
-                return Err(format!(
-                    "forecast.horizon {h}, but {} forecasts {} s ahead",
-                    path.display(),
-                    model.horizon_s
-                ));
+                return Err(ModelError::Forecast {
+                    field: "horizon",
+                    message: format!(
+                        "{h}, but {} forecasts {} s ahead",
+                        path.display(),
+                        model.horizon_s
+                    ),
+                });
             }
         }
         let gate_window_s = match &f.gate_window {

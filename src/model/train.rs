@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cycle::DailyCycle;
 use super::features::{ewma_series, FeatureSpec};
+use super::file::ModelError;
 use super::kinds::{fit_ridge, Params};
 use super::margin::Margin;
 
@@ -20,14 +21,23 @@ pub struct Series<'a> {
     pub values: &'a [f64],
 }
 
-/// Errors of one forecaster on one fold.
+/// Errors of one forecaster on one fold. Each may be undefined (NaN, e.g.
+/// the MASE of a series whose seasonal-naive error is 0), which JSON writes
+/// as `null` and reading turns back into NaN.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Errors {
+    #[serde(deserialize_with = "nan_if_null")]
     pub mae: f64,
     /// Percent, over targets that are not zero.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mape: f64,
     /// MAE over the in-sample MAE of the seasonal-naive forecast.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mase: f64,
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// One validation fold: the model against the two baselines.
@@ -122,8 +132,9 @@ pub struct Trained {
 }
 
 /// A fit run on a scoped thread: its result, or an error if it panicked.
-fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, String>>) -> Result<T, String> {
-    h.join().unwrap_or_else(|_| Err("a fit panicked".into()))
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T, ModelError>>) -> Result<T, ModelError> {
+    h.join()
+        .unwrap_or_else(|_| Err(ModelError::Fit("a fit panicked".into())))
 }
 
 /// Cross-validates every candidate, picks the best, refits it on all rows.
@@ -131,13 +142,13 @@ pub fn train(
     d: &Dataset,
     spec: &FeatureSpec,
     mut progress: impl FnMut(),
-) -> Result<Trained, String> {
+) -> Result<Trained, ModelError> {
     let n = d.rows.len();
     if n < 50 * (FOLDS + 1) {
-        return Err(format!(
+        return Err(ModelError::Fit(format!(
             "{n} training rows: too few for {FOLDS} folds (need {})",
             50 * (FOLDS + 1)
-        ));
+        )));
     }
     let chunk = n / (FOLDS + 1);
     let mut candidates: Vec<Params> = vec![Params::SeasonalNaive, Params::LastValue];
@@ -153,7 +164,7 @@ pub fn train(
     let validation = |k: usize| (k + 1) * chunk..((k + 2) * chunk).min(n);
     let train_end = |k: usize| validation(k).start.saturating_sub(spec.horizon_steps);
     // The folds' ridge fits are independent: one thread each.
-    let fits: Vec<Result<Vec<Params>, String>> = std::thread::scope(|s| {
+    let fits: Vec<Result<Vec<Params>, ModelError>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..FOLDS)
             .map(|k| {
                 let end = train_end(k);
