@@ -1,6 +1,8 @@
 //! The JSON snapshot of `scalepilot decide`: one decision's inputs as a user
 //! (or a conformance suite) writes them, camelCase, times in RFC 3339,
 //! quantities as strings. Converted here into the plain inputs of `decide`.
+//! One JSON document and nothing after it; an inline policy is checked as
+//! `scalepilot validate` checks a policy file (without requiring a target).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +15,7 @@ use crate::decide::{
     PodSample, Time,
 };
 use crate::error::{Error, Result};
-use crate::policy::{load_paths, MetricSourceType, PolicySpec};
+use crate::policy::{load_paths, validate_spec, MetricSourceType, PolicySpec};
 use crate::quantity::Quantity;
 
 /// The snapshot document.
@@ -146,7 +148,7 @@ pub struct PodSampleSnapshot {
 /// Parses a snapshot; a malformed one is an error naming the field and position.
 pub fn parse(text: &str, source: &str) -> Result<Snapshot> {
     let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let snapshot = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         Error::Input(format!(
@@ -156,7 +158,41 @@ pub fn parse(text: &str, source: &str) -> Result<Snapshot> {
             if path == "." { "(document)" } else { &path },
             inner
         ))
-    })
+    })?;
+    de.end().map_err(|e| {
+        Error::Input(format!(
+            "{source}:{}:{}: (document): {e}: one JSON snapshot and nothing after it",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(snapshot)
+}
+
+/// The problems `scalepilot validate` would find in an inline policy, as
+/// `source: policy.path: message` lines.
+fn check_inline(policy: &PolicySpec, source: &str) -> Result<()> {
+    let mut problems: Vec<String> = validate_spec(policy, "policy", false)
+        .into_iter()
+        .map(|i| format!("{source}: {}: {}", i.path, i.message))
+        .collect();
+    for (i, m) in policy.metrics.iter().enumerate() {
+        let Some(Ok((size, slide))) = m.stream.as_ref().map(|st| st.window_ms()) else {
+            continue;
+        };
+        if (1000..=size).contains(&slide) {
+            if let Err(e) = crate::duration::windows_per_sample(size, slide) {
+                problems.push(format!(
+                    "{source}: policy.metrics[{i}].stream.slide: Invalid value: {e}"
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Policy(problems))
+    }
 }
 
 fn seconds(s: f64, field: &str) -> Result<Duration> {
@@ -172,8 +208,20 @@ impl Snapshot {
     /// The policy: inline, or the single policy of `policyFile` (relative to
     /// the working directory, else to the snapshot's folder).
     pub fn resolve_policy(&self, snapshot_dir: Option<&Path>) -> Result<PolicySpec> {
+        self.resolve_policy_from(snapshot_dir, "snapshot")
+    }
+
+    /// [`Snapshot::resolve_policy`], naming the snapshot `source` in problems.
+    pub fn resolve_policy_from(
+        &self,
+        snapshot_dir: Option<&Path>,
+        source: &str,
+    ) -> Result<PolicySpec> {
         match (&self.policy, &self.policy_file) {
-            (Some(p), None) => Ok(p.clone()),
+            (Some(p), None) => {
+                check_inline(p, source)?;
+                Ok(p.clone())
+            }
             (None, Some(file)) => {
                 let path = match snapshot_dir {
                     Some(dir) if !file.exists() && file.is_relative() => dir.join(file),

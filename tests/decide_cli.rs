@@ -212,3 +212,100 @@ fn raw_recommendation_runs_only_the_behavior_chain() {
     assert_eq!(d["desiredReplicas"], 3);
     assert_eq!(d["steps"][2]["reason"], "ScaleDownStabilized");
 }
+
+#[test]
+fn an_inline_policy_is_validated_like_a_policy_file() {
+    let cases: [(&str, Value, &str); 4] = [
+        (
+            "maxReplicas",
+            json!(-3),
+            "<stdin>: policy.maxReplicas: Invalid value: -3",
+        ),
+        (
+            "minReplicas",
+            json!(20),
+            "<stdin>: policy.maxReplicas: Invalid value: 10: must be greater than or equal to `minReplicas` (20)",
+        ),
+        (
+            "metrics",
+            json!([{ "type": "Resource", "resource": { "name": "cpu", "target": { "type": "Utilization", "averageUtilization": 0 } } }]),
+            "<stdin>: policy.metrics[0].resource.target.averageUtilization: Invalid value: 0",
+        ),
+        (
+            "behavior",
+            json!({ "scaleUp": { "policies": [ { "type": "Pods", "value": 1, "periodSeconds": 0 } ] } }),
+            "<stdin>: policy.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 0",
+        ),
+    ];
+    for (field, value, expected) in cases {
+        let mut s = issue_snapshot();
+        s["policy"][field] = value;
+        let out = decide_stdin(&s.to_string(), &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{field}: {err}");
+        assert!(
+            err.contains(expected),
+            "{field}: expected {expected:?} in {err}"
+        );
+        assert!(out.stdout.is_empty(), "{field}: no decision is printed");
+    }
+    // A target of 0 used to decide 2147483647 replicas.
+    let mut s = issue_snapshot();
+    s["policy"]["metrics"][3]["external"]["target"]["averageValue"] = json!("0");
+    let out = decide_stdin(&s.to_string(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "policy.metrics[3].external.target.averageValue: Invalid value: \"0\": must be positive"
+    ));
+    // A stream window sliding too finely, as validate refuses it.
+    let mut s = issue_snapshot();
+    s["policy"]["metrics"][3]["stream"] =
+        json!({ "window": "1d", "slide": "1s", "aggregate": "rate" });
+    let out = decide_stdin(&s.to_string(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("policy.metrics[3].stream.slide"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn trailing_garbage_after_the_snapshot_is_malformed_input() {
+    let s = issue_snapshot().to_string();
+    for tail in ["x", "{}", "]", " 1"] {
+        let out = decide_stdin(&format!("{s}\n{tail}"), &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{tail:?}: {err}");
+        assert!(
+            err.contains("<stdin>:2:") && err.contains("trailing characters"),
+            "{tail:?}: {err}"
+        );
+    }
+    // Whitespace after the document is fine.
+    let out = decide_stdin(&format!("{s}\n\n  \n"), &[]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_closed_stdout_is_a_quiet_end_not_a_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .args(["decide", "--snapshot", "-"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(issue_snapshot().to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

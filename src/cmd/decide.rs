@@ -1,6 +1,8 @@
 //! `scalepilot decide --snapshot FILE|-`: one decision from a JSON snapshot,
 //! printed as JSON or text. Exit 0 on a decision, 3 when the HPA computation
-//! fails (the decision carries `error`), 2 on malformed input.
+//! fails (the decision carries `error`), 2 on malformed input: a snapshot
+//! that is not exactly one JSON document, or an inline policy `validate`
+//! would refuse.
 
 use std::io::Read;
 use std::path::Path;
@@ -30,7 +32,7 @@ pub fn run(source: &str, output: OutputFormat) -> Result<ExitCode> {
     };
     let label = if source == "-" { "<stdin>" } else { source };
     let snap = snapshot::parse(&text, label)?;
-    let policy = snap.resolve_policy(dir.as_deref())?;
+    let policy = snap.resolve_policy_from(dir.as_deref(), label)?;
     let input = snap.to_input(&policy)?;
     let decision = decide(&input, snap.history.clone());
     let rendered = match output {
@@ -39,7 +41,7 @@ pub fn run(source: &str, output: OutputFormat) -> Result<ExitCode> {
         }
         OutputFormat::Text => decision.to_text(),
     };
-    println!("{}", rendered.trim_end());
+    super::simulate::print_stdout(&format!("{}\n", rendered.trim_end()))?;
     Ok(if decision.error.is_some() {
         ExitCode::from(3)
     } else {

@@ -10,8 +10,9 @@ use crate::policy::{check_sources, load_paths};
 pub fn run(paths: &[PathBuf]) -> ExitCode {
     let mut report = load_paths(paths);
     check_sources(&mut report);
+    let mut out = String::new();
     for p in &report.problems {
-        println!("{p}");
+        out.push_str(&format!("{p}\n"));
     }
     let files_with_problems = {
         let mut f: Vec<_> = report.problems.iter().map(|p| &p.file).collect();
@@ -19,23 +20,31 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
         f.dedup();
         f.len()
     };
-    if report.problems.is_empty() {
-        println!(
-            "ok: {} policies in {} documents across {} files are valid",
+    let code = if report.problems.is_empty() {
+        out.push_str(&format!(
+            "ok: {} policies in {} documents across {} files are valid\n",
             report.policies.len(),
             report.documents,
             report.files
-        );
+        ));
         ExitCode::SUCCESS
     } else {
-        println!(
-            "invalid: {} problems in {} of {} files ({} of {} documents valid)",
+        out.push_str(&format!(
+            "invalid: {} problems in {} of {} files ({} of {} documents valid)\n",
             report.problems.len(),
             files_with_problems,
             report.files,
             report.policies.len(),
             report.documents
-        );
+        ));
         ExitCode::from(1)
+    };
+    // A reader that went away early (`| head`) ends the output quietly.
+    match super::simulate::print_stdout(&out) {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("scalepilot: {e}");
+            ExitCode::from(2)
+        }
     }
 }
