@@ -64,6 +64,51 @@ impl std::str::FromStr for Seconds {
     }
 }
 
+/// A duration flag from `least` to `most` seconds.
+fn seconds_in(s: &str, least: i64, most: i64) -> Result<Seconds, String> {
+    let v: Seconds = s.parse()?;
+    if !(least..=most).contains(&v.0) {
+        return Err(format!("{s:?}: must be from {least} s to {most} s"));
+    }
+    Ok(v)
+}
+
+/// A decision interval: 1 s to 1 d.
+fn tick_seconds(s: &str) -> Result<Seconds, String> {
+    seconds_in(s, 1, 86_400)
+}
+
+/// A start-up or metric delay: 0 to 1 d.
+fn delay_seconds(s: &str) -> Result<Seconds, String> {
+    seconds_in(s, 0, 86_400)
+}
+
+/// A synthetic workload's length: two one-minute samples to 400 days.
+fn workload_seconds(s: &str) -> Result<Seconds, String> {
+    seconds_in(s, 120, 400 * 86_400)
+}
+
+/// A forecast horizon: 1 s to 7 days.
+fn horizon_seconds(s: &str) -> Result<Seconds, String> {
+    seconds_in(s, 1, 7 * 86_400)
+}
+
+/// A positive, finite number.
+fn positive_number(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?}: must be a positive number")),
+    }
+}
+
+/// A fraction strictly between 0 and 1.
+fn open_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("{s:?}: must be between 0 and 1 (exclusive)")),
+    }
+}
+
 /// Options of `scalepilot observe`.
 #[derive(Debug, Args)]
 pub struct ObserveArgs {
@@ -157,11 +202,11 @@ pub struct TrainArgs {
     /// Seed of the synthetic workload.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Length of the synthetic workload.
-    #[arg(long, default_value = "30d")]
+    /// Length of the synthetic workload (2m to 400d).
+    #[arg(long, default_value = "30d", value_parser = workload_seconds)]
     pub duration: Seconds,
-    /// How far ahead to forecast (rounded to whole trace steps, at least one).
-    #[arg(long, default_value = "300s")]
+    /// How far ahead to forecast (rounded to whole trace steps, at least one; at most 7d).
+    #[arg(long, default_value = "300s", value_parser = horizon_seconds)]
     pub horizon: Seconds,
     /// Train on this leading fraction of each trace (e.g. 0.6; the rest is for replay).
     #[arg(long, default_value_t = 1.0)]
@@ -278,23 +323,23 @@ pub struct SimulateArgs {
     /// Seed of the synthetic workload.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Length of the synthetic workload.
-    #[arg(long, default_value = "1d")]
+    /// Length of the synthetic workload (2m to 400d).
+    #[arg(long, default_value = "1d", value_parser = workload_seconds)]
     pub duration: Seconds,
     /// Capacity model: `auto:N` rescales the trace so its 99th percentile needs N replicas of 100 units each.
     #[arg(long, default_value = "auto:20")]
     pub capacity: Capacity,
     /// Load units one ready replica serves, in the trace's own units (overrides --capacity).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_number)]
     pub capacity_per_replica: Option<f64>,
-    /// Time from pod creation to readiness.
-    #[arg(long, default_value = "30s")]
+    /// Time from pod creation to readiness (0 to 1d).
+    #[arg(long, default_value = "30s", value_parser = delay_seconds)]
     pub pod_startup: Seconds,
-    /// Age of the metric the policies see (the streaming path).
-    #[arg(long, default_value = "10s")]
+    /// Age of the metric the policies see (the streaming path; 0 to 1d).
+    #[arg(long, default_value = "10s", value_parser = delay_seconds)]
     pub metric_delay: Seconds,
-    /// Decision interval of the policies (a policy's tickSeconds wins).
-    #[arg(long, default_value = "5s")]
+    /// Decision interval of the policies (1s to 1d; a policy's tickSeconds wins).
+    #[arg(long, default_value = "5s", value_parser = tick_seconds)]
     pub tick: Seconds,
     /// How the load moves between samples.
     #[arg(long, value_enum, default_value_t = Interpolation::Linear)]
@@ -307,8 +352,8 @@ pub struct SimulateArgs {
         default_value = "hpa,keda,oracle"
     )]
     pub baseline: Vec<Baseline>,
-    /// CPU utilization target of the HPA baseline, %.
-    #[arg(long, default_value_t = 80)]
+    /// CPU utilization target of the HPA baseline, % (1 to 1000).
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(i32).range(1..=1000))]
     pub hpa_target: i32,
     /// Print the scorecards as JSON.
     #[arg(long)]
@@ -320,7 +365,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub decisions: Option<PathBuf>,
     /// Replay only the trace after this fraction (e.g. 0.6); the part before is the models' past.
-    #[arg(long)]
+    #[arg(long, value_parser = open_fraction)]
     pub from_fraction: Option<f64>,
     /// Also replay each predictive policy as NAME-perfect, its forecast replaced
     /// by the true peak ahead (a what-if: the most a forecast could add).
@@ -352,5 +397,46 @@ mod tests {
         assert_eq!("1d".parse::<Seconds>(), Ok(Seconds(86_400)));
         assert!("5x".parse::<Seconds>().is_err());
         assert!("m".parse::<Seconds>().is_err());
+    }
+
+    #[test]
+    fn simulate_and_train_refuse_absurd_flags() {
+        use clap::Parser;
+        let parse = |args: &str| {
+            let args = format!("scalepilot {args}");
+            Cli::try_parse_from(args.split_whitespace())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let train = "train --workload diurnal --out m.json";
+        for bad in [
+            "simulate --tick 0".to_string(),
+            "simulate --tick 2d".into(),
+            "simulate --capacity-per-replica 0".into(),
+            "simulate --capacity-per-replica NaN".into(),
+            "simulate --capacity-per-replica inf".into(),
+            "simulate --capacity-per-replica -5".into(),
+            "simulate --hpa-target 0".into(),
+            "simulate --hpa-target=-80".into(),
+            "simulate --pod-startup 99999999999s".into(),
+            "simulate --metric-delay 2d".into(),
+            "simulate --duration 99999999999s".into(),
+            "simulate --duration 0".into(),
+            "simulate --from-fraction 1".into(),
+            "simulate --from-fraction NaN".into(),
+            format!("{train} --duration 99999999999s"),
+            format!("{train} --horizon 0"),
+            format!("{train} --horizon 30d"),
+        ] {
+            assert!(parse(&bad).is_err(), "{bad:?} was accepted");
+        }
+        for good in [
+            "simulate --tick 1s --pod-startup 0 --metric-delay 1d".to_string(),
+            "simulate --capacity-per-replica 0.5 --hpa-target 150".into(),
+            "simulate --duration 400d --from-fraction 0.99".into(),
+            format!("{train} --horizon 7d --duration 2m"),
+        ] {
+            assert_eq!(parse(&good), Ok(()), "{good:?}");
+        }
     }
 }
