@@ -4,8 +4,8 @@
 # venv with confluent-kafka (an independent producer) under target/.
 #
 #   scripts/kafka.sh ensure              build/check tansu and the venv
-#   scripts/kafka.sh start DIR PORT      start a broker with its data in DIR
-#   scripts/kafka.sh stop DIR            stop it
+#   scripts/kafka.sh start DIR PORT      start a broker with its data in DIR (its pid in DIR/broker.pid)
+#   scripts/kafka.sh stop DIR            stop it and wait until it has exited
 #   scripts/kafka.sh topic PORT NAME N   create topic NAME with N partitions (ok if it exists)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,6 +33,49 @@ ensure_venv() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "confluent-kafka>=2.6"
 }
 
+# Whether pid $1 is a tansu process.
+is_tansu() {
+  case "$(readlink "/proc/$1/exe" 2>/dev/null)" in
+    */tansu | */tansu" (deleted)") return 0 ;;
+  esac
+  return 1
+}
+
+# The tansu processes serving DIR: those whose working directory is DIR (where
+# their tansu.db lives). A fallback for a broker whose pid file is missing or
+# wrong (older versions of this script recorded the pid of a subshell).
+brokers_in() {
+  local dir=$1 p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/cwd" 2>/dev/null)" = "$dir" ] || continue
+    if is_tansu "${p#/proc/}"; then echo "${p#/proc/}"; fi
+  done
+}
+
+# Sends TERM to the pids given, waits up to 10 s for them to exit, then KILLs
+# what is left and waits up to 10 s more; fails if any is still there.
+stop_pids() {
+  local pid left
+  [ $# -gt 0 ] || return 0
+  kill "$@" 2>/dev/null || true
+  for signal in KILL ""; do
+    for _ in $(seq 1 100); do
+      left=""
+      for pid in "$@"; do
+        if kill -0 "$pid" 2>/dev/null; then left="$left $pid"; fi
+      done
+      [ -n "$left" ] || return 0
+      sleep 0.1
+    done
+    if [ -n "$signal" ]; then
+      # shellcheck disable=SC2086
+      kill -"$signal" $left 2>/dev/null || true
+    fi
+  done
+  echo "tansu did not exit:$left" >&2
+  return 1
+}
+
 wait_port() {
   local port=$1
   for _ in $(seq 1 100); do
@@ -54,18 +97,28 @@ case "${1:-}" in
     dir=$2 port=$3
     ensure_tansu
     mkdir -p "$dir"
-    (cd "$dir" && nohup "$TANSU" broker \
+    dir="$(cd "$dir" && pwd -P)"
+    # `exec`: the background job becomes nohup, which becomes tansu, so $! is
+    # tansu's own pid (not that of a subshell that outlives nothing).
+    (cd "$dir" && exec nohup "$TANSU" broker \
         --listener-url "tcp://127.0.0.1:$port" \
         --advertised-listener-url "tcp://127.0.0.1:$port" \
-        --storage-engine "sqlite://tansu.db" >"$dir/broker.log" 2>&1 & echo $! >"$dir/broker.pid")
+        --storage-engine "sqlite://tansu.db" >"$dir/broker.log" 2>&1) &
+    echo $! >"$dir/broker.pid"
     wait_port "$port"
     ;;
   stop)
     dir=$2
-    if [ -f "$dir/broker.pid" ]; then
-      kill "$(cat "$dir/broker.pid")" 2>/dev/null || true
-      rm -f "$dir/broker.pid"
+    [ -d "$dir" ] || exit 0
+    dir="$(cd "$dir" && pwd -P)"
+    pids=""
+    # The recorded pid, if it still is a tansu (a stale file may name a reused pid).
+    if [ -f "$dir/broker.pid" ] && is_tansu "$(cat "$dir/broker.pid")"; then
+      pids="$(cat "$dir/broker.pid")"
     fi
+    # shellcheck disable=SC2046
+    stop_pids $pids $(brokers_in "$dir")
+    rm -f "$dir/broker.pid"
     ;;
   topic)
     port=$2 name=$3 partitions=$4
