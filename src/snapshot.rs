@@ -253,6 +253,7 @@ impl Snapshot {
 
     /// The decision inputs this snapshot describes.
     pub fn to_input<'a>(&self, policy: &'a PolicySpec) -> Result<DecisionInput<'a>> {
+        self.check_ranges()?;
         let d = ControllerConfig::default();
         let c = &self.controller;
         let controller = ControllerConfig {
@@ -292,6 +293,48 @@ impl Snapshot {
             explain: true,
             forecast: None,
         })
+    }
+
+    /// Replica counts are never negative, and the controller's numbers are
+    /// finite and of the sign the HPA's flags take.
+    fn check_ranges(&self) -> Result<()> {
+        let counts = [
+            ("currentReplicas", Some(self.current_replicas)),
+            ("statusReplicas", self.status_replicas),
+            ("rawRecommendation", self.raw_recommendation),
+        ];
+        for (field, n) in counts {
+            if let Some(n) = n.filter(|n| *n < 0) {
+                return Err(Error::Input(format!(
+                    "{field}: {n}: a replica count is never negative"
+                )));
+            }
+        }
+        let c = &self.controller;
+        let numbers = [
+            ("controller.tolerance", c.tolerance, 0.0),
+            (
+                "controller.scaleUpLimitMinimum",
+                c.scale_up_limit_minimum,
+                0.0,
+            ),
+        ];
+        for (field, v, least) in numbers {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v >= least)) {
+                return Err(Error::Input(format!(
+                    "{field}: {v}: must be a number of at least {least}"
+                )));
+            }
+        }
+        if let Some(f) = c
+            .scale_up_limit_factor
+            .filter(|f| !(f.is_finite() && *f > 0.0))
+        {
+            return Err(Error::Input(format!(
+                "controller.scaleUpLimitFactor: {f}: must be a positive number"
+            )));
+        }
+        Ok(())
     }
 
     fn to_observation(&self, m: &MetricSnapshot, i: usize) -> Result<Observation> {

@@ -309,3 +309,39 @@ fn a_closed_stdout_is_a_quiet_end_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+#[test]
+fn negative_replica_counts_and_nonsense_controller_flags_are_malformed_input() {
+    for (field, value, expected) in [
+        (
+            "currentReplicas",
+            json!(-5),
+            "currentReplicas: -5: a replica count is never negative",
+        ),
+        ("statusReplicas", json!(-1), "statusReplicas: -1"),
+        ("rawRecommendation", json!(-2), "rawRecommendation: -2"),
+    ] {
+        let mut s = issue_snapshot();
+        s[field] = value;
+        let out = decide_stdin(&s.to_string(), &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{field}: {err}");
+        assert!(err.contains(expected), "{field}: {err}");
+    }
+    for (field, value) in [
+        ("tolerance", json!(-5)),
+        ("scaleUpLimitFactor", json!(-3)),
+        ("scaleUpLimitFactor", json!(0)),
+        ("scaleUpLimitMinimum", json!(-1)),
+    ] {
+        let mut s = issue_snapshot();
+        s["controller"][field] = value;
+        let out = decide_stdin(&s.to_string(), &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{field}: {err}");
+        assert!(
+            err.contains(&format!("controller.{field}")),
+            "{field}: {err}"
+        );
+    }
+}
