@@ -15,7 +15,7 @@ pub struct ForecastState(RunningForecast);
 pub fn load(
     policy_file: Option<&Path>,
     spec: Option<&ForecastSpec>,
-) -> Result<Option<ForecastState>, String> {
+) -> Result<Option<ForecastState>, crate::model::ModelError> {
     let setup = PolicyModel::load(policy_file, spec)?;
     if let Some((s, why)) = setup.as_ref().and_then(|s| Some((s, s.never_acts()?))) {
         tracing::warn!(model = %s.label, cycle = %why, "the policy stays reactive: its model saw no daily cycle");
@@ -141,7 +141,12 @@ mod tests {
             horizon: Some("600s".into()),
             ..spec.clone()
         };
-        let err = |s: &ForecastSpec| load(Some(&dir), Some(s)).err().unwrap_or_default();
+        let err = |s: &ForecastSpec| {
+            load(Some(&dir), Some(s))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
         assert!(err(&wrong).contains("300 s ahead"), "{}", err(&wrong));
         let missing = ForecastSpec {
             model: "nope.json".into(),

@@ -74,13 +74,6 @@ impl ModelError {
     }
 }
 
-/// For callers whose errors are still text.
-impl From<ModelError> for String {
-    fn from(e: ModelError) -> String {
-        e.to_string()
-    }
-}
-
 /// The format this build writes and reads.
 /// Version 2: the target is the peak over the horizon and the margin a spread model.
 /// Version 3: the daily-cycle check of the training data.

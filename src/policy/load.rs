@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::schema::{PolicySpec, ScalingPolicy, API_VERSION, KIND};
+use super::schema::{ScalingPolicy, API_VERSION, KIND};
 use super::spans::{self, DocSpans};
 use super::validate::validate_spec;
 
@@ -267,11 +267,6 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
                 issue.message,
             ));
         }
-        for (path, message) in windows_per_sample_issues(&policy.spec, "spec") {
-            report
-                .problems
-                .push(problem(file, spans.find(&path), &path, message));
-        }
         if report.problems.len() == before {
             report.policies.push(LoadedPolicy {
                 file: file.to_path_buf(),
@@ -280,34 +275,6 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
             });
         }
     }
-}
-
-/// Stream windows whose slide puts one sample in more than
-/// [`MAX_WINDOWS_PER_SAMPLE`](crate::duration::MAX_WINDOWS_PER_SAMPLE)
-/// windows, as (path, message). The other stream checks (units, ranges, the
-/// slide dividing the window) are `validate_spec`'s; this one only speaks
-/// when those pass.
-pub(crate) fn windows_per_sample_issues(spec: &PolicySpec, prefix: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (i, m) in spec.metrics.iter().enumerate() {
-        let Some(st) = &m.stream else { continue };
-        let Ok((size, slide)) = st.window_ms() else {
-            continue;
-        };
-        if slide < 1000 || slide > size {
-            continue;
-        }
-        if let Err(e) = crate::duration::windows_per_sample(size, slide) {
-            out.push((
-                format!("{prefix}.metrics[{i}].stream.slide"),
-                format!(
-                    "Invalid value: {:?}: {e}",
-                    st.slide.as_deref().unwrap_or_default()
-                ),
-            ));
-        }
-    }
-    out
 }
 
 /// Two policies may not scale the same target (valid or not: a broken

@@ -281,6 +281,10 @@ impl StreamSpec {
             Some(s) => crate::duration::parse_ms(s)?,
             None => size,
         };
+        if slide > 0 && slide <= size {
+            // Never hand the engine a spec that opens too many windows per sample.
+            crate::duration::windows_per_sample(size, slide).map_err(|e| e.to_string())?;
+        }
         Ok((size, slide))
     }
 }

@@ -362,6 +362,17 @@ fn check_stream(out: &mut Issues, st: &StreamSpec, path: &str) {
                     st.slide.as_deref().unwrap_or_default()
                 ),
             ),
+        (Ok(size), Some(Ok(slide))) => {
+            if let Err(e) = crate::duration::windows_per_sample(*size, *slide) {
+                out.add(
+                    format!("{path}.slide"),
+                    format!(
+                        "Invalid value: {:?}: {e}",
+                        st.slide.as_deref().unwrap_or_default()
+                    ),
+                );
+            }
+        }
         _ => {}
     }
     if st.aggregate == StreamAggregate::Distinct && st.label.as_deref().is_none_or(str::is_empty) {
