@@ -102,7 +102,8 @@ impl Plan {
         }
     }
 
-    fn get(&self, target: &str, metric: &str) -> Option<&Arc<SeriesPlan>> {
+    /// The plan of a series, or `None` when its target is named by no policy.
+    pub fn get(&self, target: &str, metric: &str) -> Option<&Arc<SeriesPlan>> {
         match self.by_target.get(target) {
             Some(metrics) => metrics.get(metric).or(self.default.as_ref()),
             None if self.all_targets => self.default.as_ref(),
@@ -134,15 +135,18 @@ pub struct Counters {
 }
 
 /// Where a piece of state began: the first offset folded into it, and the
-/// partition's watermark just before that offset was folded.
+/// partition's watermark just before that offset was folded. A checkpoint is
+/// the earliest mark still held: replaying from its offset, starting with its
+/// watermark, rebuilds everything that depends on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Mark {
-    offset: i64,
-    watermark_before: Option<i64>,
+pub struct Mark {
+    pub offset: i64,
+    pub watermark_before: Option<i64>,
 }
 
 impl Mark {
-    fn earlier(self, other: Mark) -> Mark {
+    /// The one with the lower offset (`self` on a tie).
+    pub fn earlier(self, other: Mark) -> Mark {
         if other.offset < self.offset {
             other
         } else {
@@ -204,6 +208,18 @@ impl Checkpoint {
             watermark,
             closed_through,
         })
+    }
+
+    /// Moves the resume point back to `mark` if it is earlier: state held
+    /// outside the windows (OTLP's previous cumulative points) depends on it.
+    pub fn hold(&mut self, mark: Mark) {
+        let here = Mark {
+            offset: self.offset,
+            watermark_before: self.watermark,
+        };
+        let first = here.earlier(mark);
+        self.offset = first.offset;
+        self.watermark = first.watermark_before;
     }
 }
 
@@ -324,15 +340,24 @@ impl Partition {
         self.series_count
     }
 
-    /// Counts a rejected message (one that did not decode).
-    pub fn reject(&mut self, why: Rejection) {
-        *self.counters.rejected.entry(why).or_default() += 1;
+    /// The plan this partition keeps series by.
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
     }
 
-    /// Folds one sample, read at `offset`, in; `now_ms` is the consumer's
-    /// clock (for the future check).
-    pub fn fold(&mut self, s: &Sample, identity: u64, offset: i64, now_ms: i64) -> Folded {
-        let outcome = self.try_fold(s, identity, offset, now_ms);
+    /// Its limits and clocks.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Counts a rejected message (one that did not decode).
+    pub fn reject(&mut self, why: Rejection) {
+        self.tally(Folded::Rejected(why));
+    }
+
+    /// Counts an outcome decided outside [`Partition::fold`] (by a decoder
+    /// that keeps state of its own, like OTLP's cumulative points).
+    pub fn tally(&mut self, outcome: Folded) {
         match outcome {
             Folded::Counted => self.counters.counted += 1,
             Folded::Duplicate => self.counters.duplicates += 1,
@@ -340,24 +365,63 @@ impl Partition {
             Folded::Replayed => self.counters.replayed += 1,
             Folded::Rejected(r) => *self.counters.rejected.entry(r).or_default() += 1,
         }
+    }
+
+    /// Folds one sample, read at `offset`, in; `now_ms` is the consumer's
+    /// clock (for the future check).
+    pub fn fold(&mut self, s: &Sample, identity: u64, offset: i64, now_ms: i64) -> Folded {
+        let mark = Mark {
+            offset,
+            watermark_before: self.watermark,
+        };
+        self.fold_marked(s, identity, mark, now_ms)
+    }
+
+    /// Folds one sample whose state depends on `mark`: the windows and the
+    /// dedupe pane it lands in hold the checkpoint back to it. A sample
+    /// derived from an earlier message (an OTLP counter's increase depends on
+    /// the previous point of its series) carries that message's mark.
+    pub fn fold_marked(&mut self, s: &Sample, identity: u64, mark: Mark, now_ms: i64) -> Folded {
+        let outcome = self.try_fold(s, identity, mark, now_ms);
+        self.tally(outcome);
         outcome
     }
 
-    fn try_fold(&mut self, s: &Sample, identity: u64, offset: i64, now_ms: i64) -> Folded {
-        if let Err(r) = check(s) {
-            return Folded::Rejected(r);
+    /// Whether an event time can still be folded in: not more than
+    /// `max_future_ms` ahead of the consumer's clock, not before 2000, not
+    /// older than the watermark minus the lateness.
+    pub fn admits(&self, ts: i64, now_ms: i64) -> Result<(), Rejection> {
+        if ts > now_ms.saturating_add(self.cfg.max_future_ms) {
+            return Err(Rejection::Future);
         }
-        if s.ts > now_ms.saturating_add(self.cfg.max_future_ms) {
-            return Folded::Rejected(Rejection::Future);
-        }
-        if s.ts < MIN_EVENT_TIME_MS {
-            return Folded::Rejected(Rejection::Before2000);
+        if ts < MIN_EVENT_TIME_MS {
+            return Err(Rejection::Before2000);
         }
         let horizon = self
             .watermark
             .map(|w| w.saturating_sub(self.cfg.allowed_lateness_ms));
-        if horizon.is_some_and(|h| s.ts < h) {
-            return Folded::Rejected(Rejection::Late);
+        if horizon.is_some_and(|h| ts < h) {
+            return Err(Rejection::Late);
+        }
+        Ok(())
+    }
+
+    /// Advances the watermark to `ts` (an admitted event time that folded no
+    /// sample, such as the first point of an OTLP counter), so that the
+    /// watermark follows event times whatever a decoder's own state made of
+    /// them, and a replay rebuilds it the same.
+    pub fn observe_time(&mut self, ts: i64) {
+        if self.watermark.is_none_or(|w| ts > w) {
+            self.watermark = Some(ts);
+        }
+    }
+
+    fn try_fold(&mut self, s: &Sample, identity: u64, mark: Mark, now_ms: i64) -> Folded {
+        if let Err(r) = check(s) {
+            return Folded::Rejected(r);
+        }
+        if let Err(r) = self.admits(s.ts, now_ms) {
+            return Folded::Rejected(r);
         }
         let Some(plan) = self.plan.get(&s.target, &s.metric) else {
             return Folded::Skipped;
@@ -414,10 +478,6 @@ impl Partition {
             .get_mut(target)
             .and_then(|m| m.get_mut(metric))
             .expect("the series was just ensured");
-        let mark = Mark {
-            offset,
-            watermark_before: before,
-        };
         let pane = series
             .panes
             .entry(s.ts.div_euclid(PANE_MS))

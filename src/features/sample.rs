@@ -73,6 +73,19 @@ pub enum Rejection {
     /// The partition holds its ceiling of series and none is idle enough to
     /// evict (see `EngineConfig::max_series`).
     SeriesLimit,
+    /// An OTLP topic's message that is neither an OTLP/protobuf nor an
+    /// OTLP/JSON `ExportMetricsServiceRequest` (see `features::otlp`).
+    OtlpDecode,
+    /// An OTLP point whose resource lacks `k8s.namespace.name` or
+    /// `k8s.deployment.name`.
+    OtlpNoTarget,
+    /// An OTLP point without a value, or flagged as having none
+    /// (`FLAG_NO_RECORDED_VALUE`), or a histogram point without a sum.
+    OtlpNoValue,
+    /// A cumulative OTLP point not newer than the previous point of its
+    /// series (a redelivered copy, or out of order): dropped, and nothing is
+    /// lost, since the next point carries the running total.
+    OtlpOutOfOrder,
 }
 
 /// The earliest event time accepted: 2000-01-01T00:00:00Z, in milliseconds.
@@ -81,7 +94,7 @@ pub enum Rejection {
 pub const MIN_EVENT_TIME_MS: i64 = 946_684_800_000;
 
 impl Rejection {
-    pub const ALL: [Rejection; 11] = [
+    pub const ALL: [Rejection; 15] = [
         Rejection::Parse,
         Rejection::TooLarge,
         Rejection::Key,
@@ -93,6 +106,10 @@ impl Rejection {
         Rejection::Late,
         Rejection::DedupeFull,
         Rejection::SeriesLimit,
+        Rejection::OtlpDecode,
+        Rejection::OtlpNoTarget,
+        Rejection::OtlpNoValue,
+        Rejection::OtlpOutOfOrder,
     ];
 
     /// The metric label.
@@ -109,6 +126,10 @@ impl Rejection {
             Rejection::Late => "late",
             Rejection::DedupeFull => "dedupe_full",
             Rejection::SeriesLimit => "series_limit",
+            Rejection::OtlpDecode => "otlp_decode",
+            Rejection::OtlpNoTarget => "otlp_no_target",
+            Rejection::OtlpNoValue => "otlp_no_value",
+            Rejection::OtlpOutOfOrder => "otlp_out_of_order",
         }
     }
 }
