@@ -118,9 +118,14 @@ pub struct ObserveArgs {
     /// Kafka bootstrap servers: stream and kafkaLag metrics are missing without.
     #[arg(long, env = "SCALEPILOT_BROKERS")]
     pub brokers: Option<String>,
-    /// Metric topics (JSON samples).
-    #[arg(long, default_value = "scalepilot.metrics")]
+    /// Metric topics (JSON samples; scalepilot.metrics when neither this nor
+    /// --otlp-topic is given).
+    #[arg(long)]
     pub topic: Vec<String>,
+    /// Topics of OTLP metrics, as the OpenTelemetry Collector's Kafka exporter
+    /// writes them (otlp_proto or otlp_json).
+    #[arg(long)]
+    pub otlp_topic: Vec<String>,
     /// The kubeconfig for metrics.k8s.io and the targets' selectors (default:
     /// KUBECONFIG or in-cluster); metrics.k8s.io metrics are missing without a cluster.
     #[arg(long)]
@@ -144,9 +149,14 @@ pub struct FeaturesArgs {
     /// Kafka bootstrap servers, host:port[,host:port].
     #[arg(long, env = "SCALEPILOT_BROKERS")]
     pub brokers: String,
-    /// Metric topics.
-    #[arg(long, default_value = "scalepilot.metrics")]
+    /// Metric topics (JSON samples; scalepilot.metrics when neither this nor
+    /// --otlp-topic is given).
+    #[arg(long)]
     pub topic: Vec<String>,
+    /// Topics of OTLP metrics, as the OpenTelemetry Collector's Kafka exporter
+    /// writes them (otlp_proto or otlp_json).
+    #[arg(long)]
+    pub otlp_topic: Vec<String>,
     /// Consumer group (use your own, not the controller's, to only look).
     #[arg(long, default_value = "scalepilot-features")]
     pub group: String,
@@ -241,14 +251,14 @@ pub struct RunArgs {
     /// Read a `kafkaLag` metric's consumer-group offsets at most this often.
     #[arg(long, env = "SCALEPILOT_KAFKA_LAG_MIN_INTERVAL", default_value = "5s")]
     pub kafka_lag_min_interval: Seconds,
-    /// Metric topics.
-    #[arg(
-        long,
-        env = "SCALEPILOT_TOPICS",
-        value_delimiter = ',',
-        default_value = "scalepilot.metrics"
-    )]
+    /// Metric topics (JSON samples; scalepilot.metrics when neither this nor
+    /// --otlp-topic is given).
+    #[arg(long, env = "SCALEPILOT_TOPICS", value_delimiter = ',')]
     pub topic: Vec<String>,
+    /// Topics of OTLP metrics, as the OpenTelemetry Collector's Kafka exporter
+    /// writes them (otlp_proto or otlp_json).
+    #[arg(long, env = "SCALEPILOT_OTLP_TOPICS", value_delimiter = ',')]
+    pub otlp_topic: Vec<String>,
     /// Consumer group prefix: each replica consumes every partition in group PREFIX.IDENTITY.
     #[arg(long, env = "SCALEPILOT_GROUP", default_value = "scalepilot")]
     pub group: String,

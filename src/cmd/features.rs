@@ -34,7 +34,8 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     };
     let cfg = IngestConfig {
         brokers: args.brokers.clone(),
-        topics: args.topic.clone(),
+        topics: IngestConfig::json_topics(&args.topic, &args.otlp_topic),
+        otlp_topics: args.otlp_topic.clone(),
         group: args.group.clone(),
         dead_letter_topic: args.dead_letter_topic.clone(),
         session_timeout_ms: (args.session_timeout.0 * 1000) as u32,

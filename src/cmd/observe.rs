@@ -101,7 +101,8 @@ fn read_stream(
     let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
     let cfg = IngestConfig {
         brokers: brokers.to_string(),
-        topics: args.topic.clone(),
+        topics: IngestConfig::json_topics(&args.topic, &args.otlp_topic),
+        otlp_topics: args.otlp_topic.clone(),
         group: format!("scalepilot-observe.{}.{nanos}", std::process::id()),
         dead_letter_topic: None,
         session_timeout_ms: 6000,

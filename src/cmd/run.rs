@@ -36,7 +36,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
     let ingest = args.brokers.as_ref().map(|brokers| IngestConfig {
         brokers: brokers.clone(),
-        topics: args.topic.clone(),
+        topics: IngestConfig::json_topics(&args.topic, &args.otlp_topic),
+        otlp_topics: args.otlp_topic.clone(),
         group: format!("{}.{identity}", args.group),
         dead_letter_topic: args.dead_letter_topic.clone(),
         session_timeout_ms: (args.session_timeout.0 * 1000) as u32,

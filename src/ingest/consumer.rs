@@ -1,6 +1,7 @@
 //! The consumer loop (rdkafka `BaseConsumer`, one thread): decode, fold,
 //! store the resume offset, commit on revoke; the dead-letter producer; the
-//! "caught up" test of `scalepilot features --once`.
+//! "caught up" test of `scalepilot features --once`. JSON-sample topics and
+//! OTLP topics share it all; only the decoding differs by topic.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,15 +18,19 @@ use serde::Serialize;
 use super::checkpoints::{self, CheckpointReader, CheckpointWriter};
 use super::limiter::LogLimiter;
 use crate::features::{
-    decode, identity, sort_windows, Checkpoint, Counters, EngineConfig, Folded, Partition, Plan,
-    Rejection, WindowFeatures,
+    decode, identity, sort_windows, Checkpoint, Counters, EngineConfig, Folded, OtlpState,
+    Partition, Plan, Rejection, WindowFeatures,
 };
 
 /// How to reach and read the metric topics.
 #[derive(Clone, Debug)]
 pub struct IngestConfig {
     pub brokers: String,
+    /// Topics of JSON samples.
     pub topics: Vec<String>,
+    /// Topics of OTLP metrics (`ExportMetricsServiceRequest`s, protobuf or
+    /// JSON, as the OpenTelemetry Collector's Kafka exporter writes them).
+    pub otlp_topics: Vec<String>,
     pub group: String,
     pub dead_letter_topic: Option<String>,
     pub session_timeout_ms: u32,
@@ -39,11 +44,25 @@ pub struct IngestConfig {
     pub checkpoint_topic: String,
 }
 
+/// The JSON-sample topic read when no topic at all is named.
+pub const DEFAULT_TOPIC: &str = "scalepilot.metrics";
+
 impl IngestConfig {
+    /// The JSON-sample topics to read: those named, or [`DEFAULT_TOPIC`] when
+    /// neither JSON nor OTLP topics are named.
+    pub fn json_topics(named: &[String], otlp: &[String]) -> Vec<String> {
+        if named.is_empty() && otlp.is_empty() {
+            vec![DEFAULT_TOPIC.to_string()]
+        } else {
+            named.to_vec()
+        }
+    }
+
     pub fn new(brokers: &str, topic: &str, group: &str) -> Self {
         IngestConfig {
             brokers: brokers.to_string(),
             topics: vec![topic.to_string()],
+            otlp_topics: Vec::new(),
             group: group.to_string(),
             dead_letter_topic: None,
             session_timeout_ms: 6000,
@@ -98,6 +117,8 @@ impl IngestCounters {
 
 struct PartitionState {
     engine: Partition,
+    /// For an OTLP topic: its decoder's state (previous cumulative points).
+    otlp: Option<OtlpState>,
     /// The offset after the last message folded in.
     next_offset: Option<i64>,
     /// After a seek to a checkpoint: messages before it (already fetched) are dropped.
@@ -105,9 +126,10 @@ struct PartitionState {
 }
 
 impl PartitionState {
-    fn new(cfg: &EngineConfig, plan: &Arc<Plan>) -> Self {
+    fn new(cfg: &EngineConfig, plan: &Arc<Plan>, otlp: bool) -> Self {
         PartitionState {
             engine: Partition::new(cfg.clone(), Arc::clone(plan)),
+            otlp: otlp.then(OtlpState::new),
             next_offset: None,
             resume_at: None,
         }
@@ -171,6 +193,8 @@ pub struct Ingest {
     writer: CheckpointWriter,
     reader: CheckpointReader,
     dead_letter: Option<(BaseProducer, String)>,
+    /// The topics whose messages are OTLP.
+    otlp_topics: Vec<String>,
     max_message_bytes: usize,
     messages: u64,
     dead_lettered: u64,
@@ -238,7 +262,12 @@ impl Ingest {
         let consumer: BaseConsumer<IngestContext> = client.create_with_context(IngestContext {
             shared: Arc::clone(&shared),
         })?;
-        let topics: Vec<&str> = cfg.topics.iter().map(String::as_str).collect();
+        let mut topics: Vec<&str> = cfg.topics.iter().map(String::as_str).collect();
+        for t in &cfg.otlp_topics {
+            if !topics.contains(&t.as_str()) {
+                topics.push(t);
+            }
+        }
         consumer.subscribe(&topics)?;
         let dead_letter = match &cfg.dead_letter_topic {
             Some(t) => {
@@ -262,6 +291,7 @@ impl Ingest {
             writer,
             reader,
             dead_letter,
+            otlp_topics: cfg.otlp_topics.clone(),
             max_message_bytes: cfg.max_message_bytes,
             messages: 0,
             dead_lettered: 0,
@@ -310,7 +340,8 @@ impl Ingest {
                 partitions,
                 ..
             } = &mut *shared;
-            let mut state = PartitionState::new(engine, plan);
+            let otlp = self.otlp_topics.contains(&topic);
+            let mut state = PartitionState::new(engine, plan, otlp);
             if let Some(cp) = cp {
                 state.engine.restore(&cp);
                 if cp.offset != offset {
@@ -331,7 +362,7 @@ impl Ingest {
             }
             partitions.insert((topic.clone(), partition), state);
         }
-        let mut rejected: Option<Rejection> = None;
+        let rejected: Option<Rejection>;
         {
             let mut shared = lock(&self.shared);
             // Created above; only a revoke (served inside `poll`) removes it.
@@ -343,25 +374,20 @@ impl Ingest {
                 Some(_) => st.resume_at = None,
                 None => {}
             }
-            match decode(payload, self.max_message_bytes) {
-                Err(r) => {
-                    st.engine.reject(r);
-                    rejected = Some(r);
+            rejected = match st.otlp.as_mut() {
+                // Not keyed by target: no key check (see `features::otlp`).
+                Some(otlp) => {
+                    otlp.fold(&mut st.engine, payload, self.max_message_bytes, offset, now)
                 }
-                Ok(samples) => {
-                    for (i, s) in samples.iter().enumerate() {
-                        if key.is_empty() || key != s.target {
-                            st.engine.reject(Rejection::Key);
-                            rejected.get_or_insert(Rejection::Key);
-                            continue;
-                        }
-                        let id = identity(s.id.as_deref(), &topic, partition, offset, i);
-                        if let Folded::Rejected(r) = st.engine.fold(s, id, offset, now) {
-                            rejected.get_or_insert(r);
-                        }
-                    }
-                }
-            }
+                None => fold_json(
+                    &mut st.engine,
+                    payload,
+                    self.max_message_bytes,
+                    key,
+                    (&topic, partition, offset),
+                    now,
+                ),
+            };
             st.next_offset = Some(offset + 1);
         }
         if let Some(r) = rejected {
@@ -382,6 +408,38 @@ impl Ingest {
         }
         true
     }
+}
+
+/// Folds a message of JSON samples read at `(topic, partition, offset)`
+/// (keyed by target); returns the first reason something was rejected.
+fn fold_json(
+    engine: &mut Partition,
+    payload: &[u8],
+    max_message_bytes: usize,
+    key: &str,
+    (topic, partition, offset): (&str, i32, i64),
+    now: i64,
+) -> Option<Rejection> {
+    let samples = match decode(payload, max_message_bytes) {
+        Ok(samples) => samples,
+        Err(r) => {
+            engine.reject(r);
+            return Some(r);
+        }
+    };
+    let mut rejected = None;
+    for (i, s) in samples.iter().enumerate() {
+        if key.is_empty() || key != s.target {
+            engine.reject(Rejection::Key);
+            rejected.get_or_insert(Rejection::Key);
+            continue;
+        }
+        let id = identity(s.id.as_deref(), topic, partition, offset, i);
+        if let Folded::Rejected(r) = engine.fold(s, id, offset, now) {
+            rejected.get_or_insert(r);
+        }
+    }
+    rejected
 }
 
 /// Copies a rejected message to the dead-letter topic, if there is one.
@@ -461,7 +519,10 @@ impl Ingest {
             let mut shared = lock(&self.shared);
             for ((topic, partition), st) in shared.partitions.iter_mut() {
                 if let Some(next) = st.next_offset {
-                    let cp = st.engine.checkpoint(next);
+                    let cp = match &mut st.otlp {
+                        Some(otlp) => otlp.checkpoint(&mut st.engine, next),
+                        None => st.engine.checkpoint(next),
+                    };
                     add_checkpoint(&mut tpl, topic, *partition, &cp);
                     saved.push((topic.clone(), *partition, cp));
                 }

@@ -1,8 +1,13 @@
 //! Kafka ingest: at-least-once in, exactly-once effect out.
 //!
 //! One consumer group reads the metric topics (the message key is the target,
-//! `namespace/deployment`, so one partition holds a target's whole state). Each
-//! assigned partition has its own window state (`features::Partition`).
+//! `namespace/deployment`, so one partition holds a target's whole state) and
+//! the OTLP topics (`--otlp-topic`: `ExportMetricsServiceRequest`s from the
+//! OpenTelemetry Collector's Kafka exporter, decoded by `features::otlp`; not
+//! keyed by target, so locality is the exporter's partitioning). Each
+//! assigned partition has its own window state (`features::Partition`, plus
+//! `features::OtlpState` for an OTLP topic); progress, checkpoints and dedupe
+//! are the same for both.
 //!
 //! Progress: offsets are never stored automatically
 //! (`enable.auto.offset.store=false`, no auto-commit). Every 500 ms, and at
@@ -15,7 +20,9 @@
 //! rebalance the new owner seeks to the latest checkpoint and replays: open
 //! windows, dedupe panes and the watermark are rebuilt deterministically from
 //! the partition's ordered log, and samples of windows already published are
-//! skipped, so nothing is lost and nothing is counted twice. We chose replay
+//! skipped, so nothing is lost and nothing is counted twice. (An OTLP
+//! partition's checkpoint also stays at or before the previous point of every
+//! cumulative series held, so the replay rebuilds those too.) We chose replay
 //! over snapshotting the state: the log already is the durable state, a
 //! checkpoint is three numbers, and the replay distance is bounded by the
 //! longest window plus the allowed lateness.
