@@ -621,6 +621,100 @@ fn scales_on_cpu_from_the_metrics_api_without_a_broker() {
     );
 }
 
+/// The API server misbehaves: 500s and a 429 with Retry-After on `/scale`,
+/// failing and 5 s slow PodMetrics lists, every watch dropped with its
+/// history compacted (the watches' resume gets 410 Gone and must list again).
+/// The controller converges, writes nothing wrong, and keeps running; the
+/// pause it can only learn through the new list is honoured.
+#[test]
+fn survives_api_faults_and_relists_after_410_gone() {
+    let w = World::without_broker("faults", &cpu_policy("api"));
+    w.server.put(deployment("api", 2));
+    let scale = format!("/namespaces/{NS}/deployments/api/scale");
+    let pod_metrics = format!("/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods");
+    w.server.fail_next("GET", &scale, 500, 3);
+    w.server.fail_next("PUT", &scale, 429, 2);
+    w.server.fail_next("GET", &pod_metrics, 500, 2);
+    w.server
+        .slow_next("GET", &pod_metrics, Duration::from_secs(5), 1);
+    let mut c = w.spawn("faults", &["--metrics-api-min-interval", "1s"]);
+    wait_replicas_on_cpu(&w, "api", 400, 8, &c);
+
+    // Every watch ends; resuming from its resourceVersion gets 410 Gone.
+    w.server.compact_history();
+    w.server.drop_watches();
+    let compacted = w.server.resource_version();
+    let mut d = w.server.get("apps/v1", "Deployment", NS, "api").unwrap();
+    d["metadata"]["annotations"]["scalepilot.io/paused"] = json!("true");
+    w.server.put(d);
+    let paused_at = w.server.requests().len();
+    // The load falls: only the pause stops the scale-down. Wait for the
+    // relist (the watcher backs off after the 410) and a few ticks more.
+    let relisted = || {
+        w.server.requests()[paused_at..].iter().any(|r| {
+            r.method == "GET"
+                && r.path.ends_with("/deployments")
+                && !r.is_watch()
+                && r.user_agent.starts_with("scalepilot/")
+        })
+    };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(6)
+        || (!relisted() && started.elapsed() < Duration::from_secs(40))
+    {
+        put_pod_metrics(&w.server, "api", 150);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    if w.replicas("api") != 8 {
+        for r in &w.server.requests()[paused_at..] {
+            if !r.path.contains("metrics.k8s.io") && !r.path.contains("leases") {
+                eprintln!("{} {} ?{} -> {}", r.method, r.path, r.query, r.status);
+            }
+        }
+        eprintln!("{}", std::fs::read_to_string(&c.log).unwrap_or_default());
+    }
+    assert_eq!(w.replicas("api"), 8, "a paused target was scaled");
+    assert!(
+        relisted(),
+        "no list of Deployments after the 410 (compacted at {compacted}): {:?}",
+        w.server.requests()[paused_at..]
+            .iter()
+            .filter(|r| r.path.contains("deployments"))
+            .map(|r| format!("{} {}?{} {}", r.method, r.path, r.query, r.user_agent))
+            .collect::<Vec<_>>()
+    );
+
+    let mut d = w.server.get("apps/v1", "Deployment", NS, "api").unwrap();
+    d["metadata"]["annotations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("scalepilot.io/paused");
+    w.server.put(d);
+    wait_replicas_on_cpu(&w, "api", 150, 3, &c);
+
+    let writes: Vec<i64> = w
+        .scale_writes()
+        .iter()
+        .filter(|r| r.status < 300)
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["spec"]["replicas"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        writes.iter().all(|n| [8, 3].contains(n)),
+        "a wrong write: {writes:?}"
+    );
+    let refused = w.scale_writes().iter().filter(|r| r.status == 429).count();
+    assert_eq!(refused, 2, "both 429s were met and retried");
+    assert!(
+        c.child.try_wait().unwrap().is_none(),
+        "the controller exited:\n{}",
+        std::fs::read_to_string(&c.log).unwrap_or_default()
+    );
+}
+
 /// A stream metric with no `--brokers` is missing, says so in the metrics,
 /// and blocks no other metric: CPU still scales the target up.
 #[test]

@@ -80,6 +80,17 @@ impl Actuator {
         })
     }
 
+    /// Whether the Deployment is paused now, read from the API server (not
+    /// the watch: a write must honour a pause its watch has not delivered yet).
+    pub async fn is_paused(&self, ns: &str, name: &str) -> Result<bool, kube::Error> {
+        let d = self.deployments(ns).get(name).await?;
+        Ok(d.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(PAUSED))
+            .is_some_and(|v| v == "true"))
+    }
+
     /// Writes `replicas` with the precondition that the Deployment is still at
     /// `resource_version`.
     pub async fn write_scale(

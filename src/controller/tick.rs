@@ -241,6 +241,16 @@ async fn actuate(
             // Fenced: our lease may be about to expire; the next leader writes.
             return (decision, Action::Standby);
         }
+        // The watch may lag (or be relisting): read the pause fresh. A pause
+        // set after this read changes the resourceVersion: the write conflicts.
+        match ctx.actuator.is_paused(ns, name).await {
+            Ok(true) => return (decision, Action::Paused),
+            Ok(false) => {}
+            Err(e) => {
+                last_error = format!("reading the Deployment: {e}");
+                break;
+            }
+        }
         match ctx
             .actuator
             .write_scale(ns, name, &scale.resource_version, to)

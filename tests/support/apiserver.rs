@@ -265,7 +265,35 @@ preferences: {{}}
             path_suffix: path_suffix.to_string(),
             status,
             remaining: times,
+            delay: Duration::ZERO,
         });
+    }
+
+    /// The next `times` matching requests are answered `delay` late (and
+    /// otherwise served normally).
+    pub fn slow_next(&self, method: &str, path_suffix: &str, delay: Duration, times: usize) {
+        lock(&self.shared.faults).push(Fault {
+            method: method.to_string(),
+            path_suffix: path_suffix.to_string(),
+            status: 0,
+            remaining: times,
+            delay,
+        });
+    }
+
+    /// Ends every open watch stream, as an API server restart does.
+    pub fn drop_watches(&self) {
+        self.shared.watch_epoch.send_modify(|e| *e += 1);
+    }
+
+    /// Compacts the watch history: a watch resuming from any resourceVersion
+    /// seen so far gets 410 Gone (as after etcd compaction), and the client
+    /// must list again.
+    pub fn compact_history(&self) {
+        let rv = lock(&self.shared.store).resource_version();
+        self.shared
+            .compacted_rv
+            .store(rv + 1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -18,12 +18,15 @@ use super::table::{self, Format, Include};
 use super::watch::{self, WatchRequest};
 use super::Request;
 
-/// An injected fault: the next `remaining` matching requests fail with `status`.
+/// An injected fault: the next `remaining` matching requests wait `delay`,
+/// then fail with `status` (0: are served normally, only late).
+#[derive(Clone)]
 pub struct Fault {
     pub method: String,
     pub path_suffix: String,
     pub status: u16,
     pub remaining: usize,
+    pub delay: std::time::Duration,
 }
 
 /// Requests received; `base` counts the ones cleared, so that a request's
@@ -41,6 +44,11 @@ pub struct Shared {
     pub faults: Mutex<Vec<Fault>>,
     /// host:port, for `/api`'s serverAddressByClientCIDRs.
     pub address: String,
+    /// Bumped to end every open watch (as an apiserver restart does).
+    pub watch_epoch: tokio::sync::watch::Sender<u64>,
+    /// Watches from a resourceVersion below this get 410 Gone (the history
+    /// was compacted).
+    pub compacted_rv: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -50,6 +58,8 @@ impl Shared {
             requests: Mutex::new(Requests::default()),
             faults: Mutex::new(Vec::new()),
             address,
+            watch_epoch: tokio::sync::watch::channel(0).0,
+            compacted_rv: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -235,7 +245,13 @@ pub async fn handle(shared: Arc<Shared>, req: axum::extract::Request) -> Respons
         body,
     };
     let reply = match injected_fault(&shared, &method, &path) {
-        Some(err) => Reply::Error(err),
+        Some((delay, err)) => {
+            tokio::time::sleep(delay).await;
+            match err {
+                Some(err) => Reply::Error(err),
+                None => route(&shared, &ctx, &path),
+            }
+        }
         None => route(&shared, &ctx, &path),
     };
     {
@@ -249,18 +265,26 @@ pub async fn handle(shared: Arc<Shared>, req: axum::extract::Request) -> Respons
     reply.into_response()
 }
 
-fn injected_fault(shared: &Shared, method: &str, path: &str) -> Option<ApiError> {
+/// The delay and the error (None: serve it) of the fault matching a request.
+fn injected_fault(
+    shared: &Shared,
+    method: &str,
+    path: &str,
+) -> Option<(std::time::Duration, Option<ApiError>)> {
     let mut faults = lock(&shared.faults);
     let fault = faults.iter_mut().find(|f| {
         f.remaining > 0 && f.method.eq_ignore_ascii_case(method) && path.ends_with(&f.path_suffix)
     })?;
     fault.remaining -= 1;
-    let code = fault.status;
+    let (code, delay) = (fault.status, fault.delay);
     faults.retain(|f| f.remaining > 0);
+    if code == 0 {
+        return Some((delay, None));
+    }
     let target = parse_resource_path(path);
     let rt = target.as_ref().and_then(|t| t.rt);
     let name = target.as_ref().and_then(|t| t.name.clone());
-    Some(ApiError::injected(code, rt, name.as_deref()))
+    Some((delay, Some(ApiError::injected(code, rt, name.as_deref()))))
 }
 
 /// A path under a served group version.

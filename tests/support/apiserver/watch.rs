@@ -69,6 +69,8 @@ struct WatchState {
     cursor: u64,
     pending: VecDeque<Bytes>,
     rx: notify::Receiver<u64>,
+    /// Changes when the server drops every watch.
+    epoch: notify::Receiver<u64>,
     deadline: Option<Instant>,
     next_bookmark: Instant,
     caught_up: bool,
@@ -77,6 +79,20 @@ struct WatchState {
 /// The streaming body of a watch.
 pub fn stream(shared: Arc<Shared>, req: WatchRequest) -> Body {
     let mut pending = VecDeque::new();
+    let compacted = shared
+        .compacted_rv
+        .load(std::sync::atomic::Ordering::SeqCst);
+    if let Start::After(rv) = req.start {
+        if rv < compacted {
+            // As the real server: 200, then one ERROR event with 410 Gone.
+            let status =
+                ApiError::new(410, format!("too old resource version: {rv} ({compacted})"));
+            let chunk = line("ERROR", status.to_status());
+            return Body::from_stream(futures::stream::iter([Ok::<_, Infallible>(chunk)]));
+        }
+    }
+    let mut epoch = shared.watch_epoch.subscribe();
+    epoch.borrow_and_update();
     let (cursor, rx) = {
         let store = lock(&shared.store);
         let rx = store.subscribe();
@@ -104,6 +120,7 @@ pub fn stream(shared: Arc<Shared>, req: WatchRequest) -> Body {
         cursor,
         pending,
         rx,
+        epoch,
     };
     Body::from_stream(futures::stream::unfold(state, next_chunk))
 }
@@ -112,6 +129,9 @@ async fn next_chunk(mut st: WatchState) -> Option<(Result<Bytes, Infallible>, Wa
     loop {
         if st.deadline.is_some_and(|d| Instant::now() >= d) {
             return None;
+        }
+        if st.epoch.has_changed().unwrap_or(true) {
+            return None; // dropped: deliver nothing more
         }
         if let Some(chunk) = st.pending.pop_front() {
             return Some((Ok(chunk), st));
@@ -152,6 +172,7 @@ async fn next_chunk(mut st: WatchState) -> Option<(Result<Bytes, Infallible>, Wa
                 st.next_bookmark = Instant::now() + BOOKMARK_INTERVAL;
             }
             _ = tokio::time::sleep_until(deadline) => return None,
+            _ = st.epoch.changed() => return None,
         }
     }
 }
