@@ -715,6 +715,48 @@ fn survives_api_faults_and_relists_after_410_gone() {
     );
 }
 
+/// A `--decisions` file that cannot be written (a full disk) and a policy
+/// file replaced by garbage while running: the controller keeps scaling on
+/// the last good policy and says each thing once.
+#[test]
+fn a_full_decisions_disk_and_a_garbage_policy_do_not_stop_scaling() {
+    let w = World::without_broker("garbage", &cpu_policy("api"));
+    w.server.put(deployment("api", 2));
+    let mut c = w.spawn(
+        "garbage",
+        &[
+            "--metrics-api-min-interval",
+            "1s",
+            "--decisions",
+            "/dev/full",
+        ],
+    );
+    wait_replicas_on_cpu(&w, "api", 400, 8, &c);
+    std::fs::write(w.dir.join("policies/web.yaml"), ":\n\u{0}garbage").unwrap();
+    // Several reloads (every 2 s) of the same bad file, while the load falls.
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        put_pod_metrics(&w.server, "api", 150);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_replicas_on_cpu(&w, "api", 150, 3, &c);
+    let log = std::fs::read_to_string(&c.log).unwrap_or_default();
+    assert_eq!(
+        log.matches("writing the decision record failed").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("web.yaml").count(),
+        1,
+        "the bad file is reported once:\n{log}"
+    );
+    assert!(
+        c.child.try_wait().unwrap().is_none(),
+        "the controller exited:\n{log}"
+    );
+}
+
 /// A stream metric with no `--brokers` is missing, says so in the metrics,
 /// and blocks no other metric: CPU still scales the target up.
 #[test]
