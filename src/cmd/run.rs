@@ -86,7 +86,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             }
             let _ = tx.send(true);
         });
-        controller::run(cfg, rx).await
+        controller::run(cfg, rx).await.map_err(anyhow::Error::from)
     })
 }
 

@@ -80,12 +80,33 @@ pub fn spawn(
         let api: Api<Lease> = Api::namespaced(client, &cfg.namespace);
         let mut observed: Option<Observed> = None;
         let mut leading = false;
+        let mut last_error: Option<String> = None;
         loop {
             let attempt = tokio::time::timeout(
                 cfg.retry_period.max(Duration::from_secs(1)),
                 try_acquire_or_renew(&api, &cfg, &mut observed),
             );
-            let won = matches!(attempt.await, Ok(Ok(true)));
+            let won = match attempt.await {
+                Ok(Ok(won)) => {
+                    last_error = None;
+                    won
+                }
+                Ok(Err(e)) => {
+                    let text = e.to_string();
+                    if last_error.as_deref() != Some(text.as_str()) {
+                        tracing::warn!(error = %text, kind = e.metric_label(), "the Lease could not be read or renewed; retrying");
+                        last_error = Some(text);
+                    }
+                    false
+                }
+                Err(_) => {
+                    if last_error.as_deref() != Some("timeout") {
+                        tracing::warn!(lease = %cfg.name, "the Lease request took longer than the retry period; retrying");
+                        last_error = Some("timeout".into());
+                    }
+                    false
+                }
+            };
             if won {
                 tx.send_replace(Some(Instant::now() + cfg.renew_deadline));
                 if !leading {
@@ -115,9 +136,13 @@ async fn try_acquire_or_renew(
     api: &Api<Lease>,
     cfg: &LeaseConfig,
     observed: &mut Option<Observed>,
-) -> Result<bool, kube::Error> {
+) -> super::Result<bool> {
+    let lease_error = |source| super::ControllerError::Lease {
+        lease: format!("{}/{}", cfg.namespace, cfg.name),
+        source,
+    };
     let duration_s = cfg.lease_duration.as_secs().max(1) as i32;
-    let Some(mut lease) = api.get_opt(&cfg.name).await? else {
+    let Some(mut lease) = api.get_opt(&cfg.name).await.map_err(lease_error)? else {
         let lease = Lease {
             metadata: ObjectMeta {
                 name: Some(cfg.name.clone()),
@@ -136,7 +161,7 @@ async fn try_acquire_or_renew(
         return match api.create(&PostParams::default(), &lease).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.is_already_exists() || s.is_conflict() => Ok(false),
-            Err(e) => Err(e),
+            Err(e) => Err(lease_error(e)),
         };
     };
     let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
@@ -169,7 +194,7 @@ async fn try_acquire_or_renew(
     match api.replace(&cfg.name, &PostParams::default(), &lease).await {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(s)) if s.is_conflict() => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => Err(lease_error(e)),
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod actuate;
 mod cluster;
+mod error;
 mod feed;
 mod forecast;
 pub mod history;
@@ -17,6 +18,7 @@ mod telemetry;
 mod tick;
 
 pub use actuate::{read_only_client, LAST_DECISION, PAUSED};
+pub use error::{ControllerError, Result};
 pub use leader::{Leadership, LeaseConfig};
 pub use policies::PolicySet;
 pub use telemetry::Metrics;
@@ -29,7 +31,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -62,14 +63,17 @@ pub struct RunConfig {
 }
 
 /// Where tick records go: stdout or a file, one JSON line each.
-fn record_sink(cfg: &RunConfig) -> anyhow::Result<Option<Box<dyn Write + Send>>> {
+fn record_sink(cfg: &RunConfig) -> Result<Option<Box<dyn Write + Send>>> {
     Ok(match (&cfg.decisions, cfg.dry_run) {
         (Some(path), _) => Some(Box::new(
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
-                .with_context(|| format!("opening --decisions {}", path.display()))?,
+                .map_err(|source| ControllerError::Decisions {
+                    path: path.clone(),
+                    source,
+                })?,
         )),
         (None, true) => Some(Box::new(std::io::stdout())),
         (None, false) => None,
@@ -77,12 +81,15 @@ fn record_sink(cfg: &RunConfig) -> anyhow::Result<Option<Box<dyn Write + Send>>>
 }
 
 /// Runs until `shutdown` turns true.
-pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<()> {
     let metrics = Metrics::new();
-    let listener = telemetry::bind(cfg.listen)
-        .await
-        .with_context(|| format!("binding the HTTP port {}", cfg.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz, /readyz");
+    let bind = |source| ControllerError::Bind {
+        addr: cfg.listen,
+        source,
+    };
+    let listener = telemetry::bind(cfg.listen).await.map_err(bind)?;
+    let addr = listener.local_addr().map_err(bind)?;
+    tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
     tokio::spawn(telemetry::serve(listener, Arc::clone(&metrics)));
 
     let mut policies = PolicySet::new(&cfg.policies);
@@ -95,7 +102,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
 
     let mut kube_config = kube::Config::infer()
         .await
-        .context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
+        .map_err(ControllerError::KubeConfig)?;
     // Requests name the replica, so audit logs (and tests) can tell who wrote.
     let agent = format!(
         "scalepilot/{} ({})",
@@ -104,7 +111,8 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> anyhow:
     );
     kube_config.headers.push((
         http::header::USER_AGENT,
-        http::HeaderValue::from_str(&agent).context("the identity must be a valid header value")?,
+        http::HeaderValue::from_str(&agent)
+            .map_err(|_| ControllerError::Identity(cfg.lease.identity.clone()))?,
     ));
     let client = if cfg.dry_run {
         read_only_client(kube_config)?
