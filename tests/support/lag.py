@@ -4,6 +4,7 @@
   lag.py BROKERS produce TOPIC N          produce N messages round-robin over the partitions
   lag.py BROKERS consume TOPIC GROUP N    consume N messages in GROUP, commit, leave
   lag.py BROKERS lag TOPIC GROUP POLICY   print {"lag": total, "partitions": n, "per": {...}}
+  lag.py BROKERS bench TOPIC GROUP N      time N lag computations in this process
 
 The lag is computed as scalepilot defines it: per partition, the high
 watermark minus the group's committed offset; a partition the group never
@@ -49,9 +50,9 @@ def consume(brokers, topic, group, n):
     c.close()
 
 
-def lag(brokers, topic, group, policy):
+def lag(brokers, topic, group, policy, quiet=False):
     c = Consumer({"bootstrap.servers": brokers, "group.id": group})
-    tps = [TopicPartition(topic, p) for p in partitions(brokers, topic)]
+    tps = [TopicPartition(topic, p) for p in c.list_topics(topic, timeout=10).topics[topic].partitions]
     committed = c.committed(tps, timeout=10)
     per = {}
     for tp in committed:
@@ -61,7 +62,20 @@ def lag(brokers, topic, group, policy):
         else:
             per[tp.partition] = 1 if policy == "latest" else high - low
     c.close()
-    print(json.dumps({"lag": sum(per.values()), "partitions": len(per), "per": per}))
+    if not quiet:
+        print(json.dumps({"lag": sum(per.values()), "partitions": len(per), "per": per}))
+    return sum(per.values())
+
+
+def bench(brokers, topic, group, n):
+    import statistics
+    import time
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        total = lag(brokers, topic, group, "latest", quiet=True)
+        times.append(time.perf_counter() - t)
+    print(f"median {statistics.median(times) * 1000:.1f} ms over {n} refreshes (lag {total})")
 
 
 if __name__ == "__main__":
@@ -70,6 +84,8 @@ if __name__ == "__main__":
         produce(brokers, rest[0], int(rest[1]))
     elif cmd == "consume":
         consume(brokers, rest[0], rest[1], int(rest[2]))
+    elif cmd == "bench":
+        bench(brokers, rest[0], rest[1], int(rest[2]))
     elif cmd == "lag":
         lag(brokers, rest[0], rest[1], rest[2])
     else:
