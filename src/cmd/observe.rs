@@ -118,10 +118,18 @@ fn read_stream(
     let kafka = |e: rdkafka::error::KafkaError| Error::Input(format!("kafka ({brokers}): {e}"));
     let mut ingest = Ingest::connect(&cfg, plan_for(policies)).map_err(kafka)?;
     let started = Instant::now();
+    // The end of every partition when it was assigned: read that far (a live
+    // topic's end moves on while we read).
+    let mut ends = None;
     loop {
-        let got = ingest.poll(Duration::from_millis(100));
-        if !got && ingest.caught_up(Duration::from_secs(5)).map_err(kafka)? {
-            break;
+        ingest.poll(Duration::from_millis(100));
+        if ends.is_none() {
+            ends = ingest.ends(Duration::from_secs(5)).map_err(kafka)?;
+        }
+        if let Some(ends) = &ends {
+            if ingest.reached(ends).map_err(kafka)? {
+                break;
+            }
         }
         if started.elapsed() > Duration::from_secs(args.timeout.0.max(1) as u64) {
             return Err(Error::Input(format!(

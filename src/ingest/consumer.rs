@@ -572,6 +572,44 @@ impl Ingest {
         Ok(true)
     }
 
+    /// The end (high watermark) of every assigned partition now; None until
+    /// the group has assigned partitions.
+    pub fn ends(&self, timeout: Duration) -> KafkaResult<Option<HashMap<(String, i32), i64>>> {
+        let assignment = self.consumer.assignment()?;
+        if assignment.count() == 0 {
+            return Ok(None);
+        }
+        let mut out = HashMap::new();
+        for e in assignment.elements() {
+            let (_, high) = self
+                .consumer
+                .fetch_watermarks(e.topic(), e.partition(), timeout)?;
+            out.insert((e.topic().to_string(), e.partition()), high);
+        }
+        Ok(Some(out))
+    }
+
+    /// Whether every partition of `ends` was read up to its end there: a
+    /// live topic's reader stops at the end it saw, not at a moving one.
+    pub fn reached(&self, ends: &HashMap<(String, i32), i64>) -> KafkaResult<bool> {
+        let positions = self.consumer.position()?;
+        let shared = lock(&self.shared);
+        Ok(ends.iter().all(|((topic, partition), high)| {
+            let ours = shared
+                .partitions
+                .get(&(topic.clone(), *partition))
+                .and_then(|s| s.next_offset);
+            let position =
+                positions
+                    .find_partition(topic, *partition)
+                    .and_then(|p| match p.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    });
+            *high <= 0 || ours.or(position).is_some_and(|o| o >= *high)
+        }))
+    }
+
     /// Every window held, over all partitions.
     pub fn windows(&self) -> Vec<WindowFeatures> {
         let mut shared = lock(&self.shared);
