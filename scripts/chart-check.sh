@@ -226,6 +226,7 @@ WORKLOAD = {
     ("", "pods"): {"get", "list", "watch"},
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "watch"},
     ("", "events"): {"create", "patch"},
+    ("metrics.k8s.io", "pods"): {"get", "list"},
 }
 LEASES = {("coordination.k8s.io", "leases"): {"get", "create", "update"}}
 
