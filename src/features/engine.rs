@@ -145,9 +145,11 @@ pub struct Mark {
 }
 
 impl Mark {
-    /// The one with the lower offset (`self` on a tie).
+    /// The one with the lower offset; at the same offset (samples of one
+    /// message), the one with the lower watermark, which was folded first
+    /// (`self` on a tie).
     pub fn earlier(self, other: Mark) -> Mark {
-        if other.offset < self.offset {
+        if (other.offset, other.watermark_before) < (self.offset, self.watermark_before) {
             other
         } else {
             self

@@ -400,6 +400,40 @@ fn restoring_a_checkpoint_rebuilds_the_state_exactly() {
     }
 }
 
+/// Found by the fuzz harness (`tests/fuzz.rs`, messages): the samples of one
+/// message share its offset, and the checkpoint took the watermark of
+/// whichever held sample it met first, so a restart could begin past the
+/// watermark the message's first sample saw and reject that sample as late.
+#[test]
+fn a_batch_checkpoints_at_the_watermark_before_its_first_sample() {
+    // Two series in one message, the second sample 50 s ahead of the first.
+    let batch = format!(
+        "[{},{}]",
+        msg(None, T0, "a/b", "m", 1.0),
+        msg(None, T0 + 50_000, "a/b", "n", 2.0)
+    );
+    let mut original = Partition::new(EngineConfig::default(), minute_plan());
+    fold_all(&mut original, std::slice::from_ref(&batch));
+    let cp = original.checkpoint(1);
+    assert_eq!((cp.offset, cp.watermark), (0, None), "{cp:?}");
+    let mut rebuilt = Partition::new(EngineConfig::default(), minute_plan());
+    rebuilt.restore(&cp);
+    fold_all(&mut rebuilt, &[batch]);
+    assert_eq!(rebuilt.windows(), original.windows());
+    assert_eq!(rebuilt.counters.counted, 2);
+    // Whichever order the series are visited in.
+    let first = Mark {
+        offset: 0,
+        watermark_before: None,
+    };
+    let second = Mark {
+        offset: 0,
+        watermark_before: Some(T0),
+    };
+    assert_eq!(first.earlier(second), first);
+    assert_eq!(second.earlier(first), first);
+}
+
 fn fold_all_from(p: &mut Partition, messages: &[String], from: usize) {
     for (offset, m) in messages.iter().enumerate().skip(from) {
         let samples = decode(m.as_bytes(), 1 << 20).unwrap();
