@@ -444,9 +444,15 @@ impl Partition {
         }
         let target: &str = &s.target;
         let pod = s.pod.as_deref().filter(|_| plan.per_pod);
+        // The series key: the metric; for a per-pod series, or a metric name
+        // holding the separator, a separator, the name's length, the name and
+        // the pod, so that no metric name can pose as another series' key.
         let key: std::borrow::Cow<'_, str> = match pod {
-            Some(p) => format!("{}\u{1f}{p}", s.metric).into(),
-            None => std::borrow::Cow::Borrowed(&s.metric),
+            None if !s.metric.contains('\u{1f}') => std::borrow::Cow::Borrowed(&s.metric),
+            _ => {
+                let pod = pod.map_or(String::new(), |p| format!("\u{1f}{p}"));
+                format!("\u{1f}{}:{}{pod}", s.metric.len(), s.metric).into()
+            }
         };
         let metric: &str = &key;
         let exists = self

@@ -434,6 +434,40 @@ fn a_batch_checkpoints_at_the_watermark_before_its_first_sample() {
     assert_eq!(second.earlier(first), first);
 }
 
+/// Found by the fuzz harness (`tests/fuzz.rs`, messages): the key of a
+/// per-pod series was `metric + U+001F + pod`, so a metric named that way
+/// folded into the pod's series (or the pod's samples into it).
+#[test]
+fn a_metric_name_cannot_pose_as_a_per_pod_series() {
+    let plan = Arc::new(Plan::everything(SeriesPlan {
+        windows: vec![WindowSpec::tumbling(60_000)],
+        distinct_label: None,
+        per_pod: true,
+    }));
+    let mut p = Partition::new(EngineConfig::default(), plan);
+    let messages = [
+        format!(r#"{{"ts":{T0},"target":"a/b","metric":"m\u001fweb-0","value":1}}"#),
+        format!(r#"{{"ts":{T0},"target":"a/b","metric":"m","value":2,"pod":"web-0"}}"#),
+        format!(r#"{{"ts":{T0},"target":"a/b","metric":"m","value":4}}"#),
+    ];
+    fold_all(&mut p, &messages);
+    assert_eq!(p.series_count(), 3);
+    let mut sums: Vec<(String, Option<String>, f64)> = p
+        .windows()
+        .into_iter()
+        .map(|w| (w.metric, w.pod, w.sum))
+        .collect();
+    sums.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(
+        sums,
+        [
+            ("m".to_string(), None, 4.0),
+            ("m".to_string(), Some("web-0".to_string()), 2.0),
+            ("m\u{1f}web-0".to_string(), None, 1.0),
+        ]
+    );
+}
+
 fn fold_all_from(p: &mut Partition, messages: &[String], from: usize) {
     for (offset, m) in messages.iter().enumerate().skip(from) {
         let samples = decode(m.as_bytes(), 1 << 20).unwrap();
