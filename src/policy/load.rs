@@ -181,9 +181,13 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
             return;
         }
     };
-    let empty = DocSpans::default();
+    // A document the index lacks (yaml-rust2 reads a top-level block scalar
+    // on over the `---` that serde_yaml ends it at) is placed where the
+    // index's last document starts, not at 0:0.
+    let mut unindexed = DocSpans::default();
+    unindexed.start = docs.last().map_or((1, 1), |d| d.start);
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let spans = docs.get(i).unwrap_or(&empty);
+        let spans = docs.get(i).unwrap_or(&unindexed);
         let value: serde_yaml::Value = match serde::Deserialize::deserialize(de) {
             Ok(v) => v,
             Err(e) => {
@@ -350,6 +354,20 @@ mod tests {
             assert!(p.line >= 1 && p.column >= 1, "{shown}: {p}");
             assert!(p.to_string().starts_with("p.yaml:"), "{shown}: {p}");
             assert!(p.message.starts_with("YAML error: "), "{shown}: {p}");
+        }
+    }
+
+    /// Found by the fuzz harness (`tests/fuzz.rs`, policies): `|` then `---`
+    /// is one document to yaml-rust2 and two to serde_yaml, and the second
+    /// one's problems were at 0:0.
+    #[test]
+    fn a_document_the_index_lacks_still_has_a_position() {
+        for text in ["|\n---\n-..\n---\n", "|\n---\nkind: x\n", ">\n\n---\n- 1\n"] {
+            let report = load_file(Path::new("p.yaml"), text);
+            assert_eq!(report.problems.len(), 2, "{text:?}: {:#?}", report.problems);
+            for p in &report.problems {
+                assert!(p.line >= 1 && p.column >= 1, "{text:?}: {p}");
+            }
         }
     }
 
