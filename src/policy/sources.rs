@@ -94,12 +94,37 @@ pub fn source_of(m: &MetricSpec) -> Result<SourceKind, NoSource> {
     }
 }
 
-/// The source problems of one loaded policy, located in `text` (the file's
-/// contents).
+/// What the live controller scales: `apps/v1` Deployments.
+pub const SCALABLE: &[(&str, &str)] = &[("apps/v1", "Deployment")];
+
+/// What keeps the live controller from running one loaded policy: a target
+/// kind it cannot scale, a metric no source provides; located in `text` (the
+/// file's contents).
 pub fn source_problems(p: &LoadedPolicy, text: &str) -> Vec<Problem> {
     let docs = spans::index(text).unwrap_or_default();
     let doc = docs.iter().find(|d| d.start.0 == p.line);
     let mut out = Vec::new();
+    if let Some(t) = &p.policy.spec.target {
+        let api_version = t.api_version.as_deref().unwrap_or_default();
+        if !SCALABLE.contains(&(api_version, t.kind.as_str())) {
+            let path = "spec.target.kind".to_string();
+            let (line, column) = doc.map_or((p.line, 1), |d| {
+                d.get(&path)
+                    .or_else(|| d.get("spec.scaleTargetRef.kind"))
+                    .unwrap_or_else(|| d.find(&path))
+            });
+            out.push(Problem {
+                file: p.file.clone(),
+                line,
+                column,
+                path,
+                message: format!(
+                    "Unsupported value: {api_version} {}: the controller scales apps/v1 Deployments",
+                    t.kind
+                ),
+            });
+        }
+    }
     for (i, m) in p.policy.spec.metrics.iter().enumerate() {
         let Err(e) = source_of(m) else { continue };
         let mut path = format!("spec.metrics[{i}]");
@@ -125,14 +150,14 @@ pub fn check_sources(report: &mut LoadReport) {
     let mut rejected = Vec::new();
     let mut problems = Vec::new();
     for (i, p) in report.policies.iter().enumerate() {
-        if p.policy.spec.metrics.iter().all(|m| source_of(m).is_ok()) {
-            continue;
-        }
         let text = texts
             .entry(p.file.as_path())
             .or_insert_with(|| std::fs::read_to_string(&p.file).unwrap_or_default());
-        problems.extend(source_problems(p, text));
-        rejected.push(i);
+        let found = source_problems(p, text);
+        if !found.is_empty() {
+            problems.extend(found);
+            rejected.push(i);
+        }
     }
     for i in rejected.into_iter().rev() {
         report.policies.remove(i);
@@ -262,6 +287,23 @@ spec:
             typo.problems.iter().any(|p| p.message.contains("topik")),
             "{:?}",
             typo.problems
+        );
+    }
+
+    #[test]
+    fn only_deployments_are_scaled_live() {
+        let text = format!("{HEAD}    - type: Resource\n      resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}\n")
+            .replace("apiVersion: apps/v1, kind: Deployment", "apiVersion: apps/v1, kind: StatefulSet");
+        let r = load(&text);
+        assert_eq!(r.policies.len(), 1, "{:?}", r.problems);
+        let problems = source_problems(&r.policies[0], &text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "spec.target.kind");
+        assert_eq!(problems[0].line, 5);
+        assert!(problems[0].message.contains("StatefulSet"));
+        let ok = load(&text.replace("StatefulSet", "Deployment"));
+        assert!(
+            source_problems(&ok.policies[0], &text.replace("StatefulSet", "Deployment")).is_empty()
         );
     }
 
