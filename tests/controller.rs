@@ -34,9 +34,10 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// A policy: External `http_requests`, rate over 2 s tumbling windows,
-/// 10 requests/s per replica; scale-down stabilization as given.
-fn policy(name: &str, down_window_s: u32) -> String {
+/// A policy for `name` with these metrics (YAML list items, indented four
+/// spaces), ticking every second, scale-up unrestricted, and the scale-down
+/// stabilization window given.
+fn policy_with(name: &str, metrics: &str, down_window_s: u32) -> String {
     format!(
         "apiVersion: scalepilot.io/v1alpha1
 kind: ScalingPolicy
@@ -47,16 +48,25 @@ spec:
   maxReplicas: 20
   tickSeconds: 1
   metrics:
-    - type: External
-      external:
-        metric: {{name: http_requests}}
-        target: {{type: AverageValue, averageValue: \"10\"}}
-      stream: {{window: 2s, aggregate: rate}}
-  behavior:
+{metrics}  behavior:
     scaleUp: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
     scaleDown: {{stabilizationWindowSeconds: {down_window_s}, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
 "
     )
+}
+
+/// External `http_requests` from the stream, as the rate over 2 s tumbling windows.
+const HTTP_REQUESTS: &str = "    - type: External
+      external:
+        metric: {name: http_requests}
+        target: {type: AverageValue, averageValue: \"10\"}
+      stream: {window: 2s, aggregate: rate}
+";
+
+/// A policy: External `http_requests`, rate over 2 s tumbling windows,
+/// 10 requests/s per replica; scale-down stabilization as given.
+fn policy(name: &str, down_window_s: u32) -> String {
+    policy_with(name, HTTP_REQUESTS, down_window_s)
 }
 
 fn deployment(name: &str, replicas: i32) -> Value {
@@ -518,23 +528,10 @@ fn scales_up_and_down_through_the_pipeline_and_writes_only_changes() {
 /// A CPU-only policy: Resource cpu at 50 % of the requests (the test API
 /// server's pods request 100m each), from metrics.k8s.io.
 fn cpu_policy(name: &str) -> String {
-    format!(
-        "apiVersion: scalepilot.io/v1alpha1
-kind: ScalingPolicy
-metadata: {{name: {name}, namespace: {NS}}}
-spec:
-  target: {{apiVersion: apps/v1, kind: Deployment, name: {name}}}
-  minReplicas: 1
-  maxReplicas: 20
-  tickSeconds: 1
-  metrics:
-    - type: Resource
-      resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
-  behavior:
-    scaleUp: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
-    scaleDown: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
-"
-    )
+    let cpu = "    - type: Resource
+      resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+";
+    policy_with(name, cpu, 0)
 }
 
 /// What metrics-server would serve: a PodMetrics per pod of `name` (with the
@@ -762,15 +759,7 @@ fn a_full_decisions_disk_and_a_garbage_policy_do_not_stop_scaling() {
 /// and why a stream metric has nothing without a broker.
 #[test]
 fn observe_prints_what_each_source_gives_now() {
-    let mixed = cpu_policy("api").replace(
-        "  behavior:",
-        "    - type: External
-      external:
-        metric: {name: http_requests}
-        target: {type: AverageValue, averageValue: \"10\"}
-      stream: {window: 2s, aggregate: rate}
-  behavior:",
-    );
+    let mixed = cpu_policy("api").replace("  behavior:", &format!("{HTTP_REQUESTS}  behavior:"));
     let w = World::without_broker("observe", &mixed);
     w.server.put(deployment("api", 2));
     // The deployment controller makes api-0 and api-1; another app's pod
@@ -871,15 +860,8 @@ fn observe_reads_the_stream_to_its_end() {
 /// and blocks no other metric: CPU still scales the target up.
 #[test]
 fn a_stream_metric_without_a_broker_is_reported_missing() {
-    let both = cpu_policy("mixed").replace(
-        "  behavior:",
-        "    - type: External
-      external:
-        metric: {name: http_requests}
-        target: {type: AverageValue, averageValue: \"10\"}
-      stream: {window: 2s, aggregate: rate}
-  behavior:",
-    );
+    let cpu = cpu_policy("mixed");
+    let both = cpu.replace("  behavior:", &format!("{HTTP_REQUESTS}  behavior:"));
     let w = World::without_broker("mixed", &both);
     w.server.put(deployment("mixed", 2));
     let c = w.spawn("mixed", &["--metrics-api-min-interval", "1s"]);
@@ -937,26 +919,15 @@ fn lag_py(args: &[&str]) -> String {
 /// A policy scaling `name` on the lag of group `group` on `topic`, 50
 /// messages per replica.
 fn lag_policy(name: &str, group: &str, topic: &str, idle: bool) -> String {
-    format!(
-        "apiVersion: scalepilot.io/v1alpha1
-kind: ScalingPolicy
-metadata: {{name: {name}, namespace: {NS}}}
-spec:
-  target: {{apiVersion: apps/v1, kind: Deployment, name: {name}}}
-  minReplicas: 1
-  maxReplicas: 20
-  tickSeconds: 1
-  metrics:
-    - type: External
+    let lag = format!(
+        "    - type: External
       external:
         metric: {{name: kafka_consumer_lag}}
         target: {{type: AverageValue, averageValue: \"50\"}}
       kafkaLag: {{group: {group}, topic: {topic}, offsetResetPolicy: earliest, allowIdleConsumers: {idle}}}
-  behavior:
-    scaleUp: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
-    scaleDown: {{stabilizationWindowSeconds: 0, policies: [{{type: Pods, value: 100, periodSeconds: 1}}]}}
 "
-    )
+    );
+    policy_with(name, &lag, 0)
 }
 
 /// The value of `scalepilot_observed_value` for one metric, from /metrics.
