@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Kafka-protocol broker for tests and benchmarks: tansu 0.6.0 (sqlite storage)
 # on 127.0.0.1, built once per machine into a cache outside the repo, and a Python
-# venv with confluent-kafka (an independent producer) under target/.
+# venv with confluent-kafka and opentelemetry-proto (independent producers) under target/.
 #
 #   scripts/kafka.sh ensure              build/check tansu and the venv
 #   scripts/kafka.sh start DIR PORT      start a broker with its data in DIR (its pid in DIR/broker.pid)
@@ -26,11 +26,13 @@ ensure_tansu() {
 }
 
 ensure_venv() {
-  if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import confluent_kafka" 2>/dev/null; then
+  if [ -x "$VENV/bin/python" ] &&
+    "$VENV/bin/python" -c "import confluent_kafka, opentelemetry.proto.metrics.v1.metrics_pb2" 2>/dev/null; then
     return 0
   fi
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "confluent-kafka>=2.6"
+  # opentelemetry-proto: the independent OTLP encoder of tests/support/produce_otlp.py.
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "confluent-kafka>=2.6" "opentelemetry-proto>=1.20"
 }
 
 # Whether pid $1 is a tansu process.
