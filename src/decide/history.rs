@@ -11,6 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use super::input::Time;
 
+/// `now - window`, the start of a window ending now; the earliest time there
+/// is when that would be before it (a `now` near chrono's limits would
+/// otherwise panic).
+pub fn window_start(now: Time, window: Duration) -> Time {
+    now.checked_sub_signed(window).unwrap_or(Time::MIN_UTC)
+}
+
 /// A replica count at an instant: a recommendation, or the size of a scale event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +79,7 @@ impl History {
         } else {
             &mut self.scale_down_events
         };
-        let cutoff = now - Duration::seconds(i64::from(longest_period_s));
+        let cutoff = window_start(now, Duration::seconds(i64::from(longest_period_s)));
         let outdated = events.iter().rposition(|e| e.time < cutoff);
         let event = TimedReplicas {
             time: now,
@@ -87,7 +94,7 @@ impl History {
 
 /// `getReplicasChangePerPeriod`: pods changed by the events newer than `now − period`.
 pub fn change_in_period(events: &[TimedReplicas], period_s: i32, now: Time) -> i32 {
-    let cutoff = now - Duration::seconds(i64::from(period_s));
+    let cutoff = window_start(now, Duration::seconds(i64::from(period_s)));
     events
         .iter()
         .filter(|e| e.time > cutoff)

@@ -7,7 +7,7 @@
 use chrono::Duration;
 
 use super::explain::{Explain, Step};
-use super::history::{change_in_period, History};
+use super::history::{change_in_period, window_start, History};
 use super::input::Time;
 use crate::policy::{ResolvedBehavior, ResolvedRules, ScalingPolicyType, SelectPolicy};
 
@@ -199,7 +199,7 @@ pub fn legacy(s: &Start, rules: &LegacyRules, history: &mut History) -> Normaliz
         up_minimum,
     } = *rules;
     // `stabilizeRecommendation`: the max over the window, reusing the last old slot.
-    let cutoff = now - window;
+    let cutoff = window_start(now, window);
     let mut max_rec = raw;
     let mut old = None;
     for (i, rec) in history.recommendations().iter().enumerate() {
@@ -283,8 +283,8 @@ fn stabilize(
     down_window: Duration,
     now: Time,
 ) -> i32 {
-    let up_cutoff = now - up_window;
-    let down_cutoff = now - down_window;
+    let up_cutoff = window_start(now, up_window);
+    let down_cutoff = window_start(now, down_window);
     let mut up_rec = raw;
     let mut down_rec = raw;
     let mut old = None;

@@ -903,3 +903,39 @@ fn a_gated_forecast_leaves_the_policy_s_own_targets() {
     assert_eq!((f.replicas, f.reason), (10, "ForecastGated"));
     assert_eq!(d.desired_replicas, 10);
 }
+
+/// Found by the fuzz harness (`tests/fuzz.rs`, snapshots): `now` near
+/// chrono's earliest time (`-262143-01-01T00:00:00Z` in a snapshot) made the
+/// start of every window (`now - window`) overflow, and `decide` panicked.
+#[test]
+fn a_now_at_the_ends_of_time_decides_without_panicking() {
+    let behaviors = "{maxReplicas: 20, behavior: {scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 60}]}}, metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]}";
+    for policy in [CPU50, behaviors] {
+        for now in [Time::MIN_UTC, Time::MAX_UTC] {
+            let c = case(policy, 3);
+            let events = vec![TimedReplicas {
+                time: now,
+                replicas: 1,
+            }];
+            let history = History {
+                recommendations: Some(events.clone()),
+                scale_up_events: events.clone(),
+                scale_down_events: events,
+            };
+            let input = DecisionInput {
+                now,
+                policy: &c.policy,
+                controller: c.controller.clone(),
+                current_replicas: 3,
+                status_replicas: 3,
+                pods: c.pods.clone().into(),
+                observations: vec![cpu(&[900, 900, 900])],
+                raw_recommendation: None,
+                explain: true,
+                forecast: None,
+            };
+            let d = decide(&input, history);
+            assert!(d.desired_replicas >= 3, "{policy} at {now}: {d:?}");
+        }
+    }
+}
