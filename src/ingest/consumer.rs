@@ -330,7 +330,20 @@ impl Ingest {
         if !known {
             // A partition new to us: resume from its latest checkpoint.
             if let Err(e) = self.reader.refresh(Duration::from_secs(10)) {
-                tracing::warn!(error = %e, "cannot read the checkpoint log; starting without it");
+                // Starting without the checkpoint would count the open windows
+                // from the middle (and publish them short): fetch this message
+                // again and retry. Should the seek fail, the next message
+                // retries, and a checkpoint found then seeks back before both.
+                tracing::warn!(error = %e, %topic, partition, "cannot read the checkpoint log; retrying before consuming this partition");
+                if let Err(e) = self.consumer.seek(
+                    &topic,
+                    partition,
+                    Offset::Offset(offset),
+                    Duration::from_secs(10),
+                ) {
+                    tracing::warn!(error = %e, %topic, partition, "seek back failed");
+                }
+                return true;
             }
             let cp = self.reader.latest(&topic, partition);
             let mut shared = lock(&self.shared);
