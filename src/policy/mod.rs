@@ -16,5 +16,7 @@ pub use defaults::{
 };
 pub use load::{load_file, load_paths, load_text, policy_files, LoadReport, LoadedPolicy, Problem};
 pub use schema::*;
-pub use sources::{check_sources, source_of, source_problems, NoSource, SourceKind, METRICS_API_RESOURCES};
+pub use sources::{
+    check_sources, source_of, source_problems, NoSource, SourceKind, METRICS_API_RESOURCES,
+};
 pub use validate::{validate_spec, Issue};
