@@ -243,7 +243,7 @@ pub fn for_each_point(req: &ExportMetricsServiceRequest, mut visit: impl FnMut(&
                     None => None,
                 };
                 // Histograms and summaries: their count and sum, as sums.
-                let (count, sum) = (format!("{}_count", m.name), format!("{}_sum", m.name));
+                let count_and_sum = || (format!("{}_count", m.name), format!("{}_sum", m.name));
                 match &m.data {
                     Some(Data::Gauge(g)) => {
                         for p in &g.data_points {
@@ -259,6 +259,7 @@ pub fn for_each_point(req: &ExportMetricsServiceRequest, mut visit: impl FnMut(&
                         }
                     }
                     Some(Data::Histogram(h)) => {
+                        let (count, sum) = count_and_sum();
                         let t = sum_temporality(h.aggregation_temporality, true);
                         for p in &h.data_points {
                             let times = (p.start_time_unix_nano, p.time_unix_nano, p.flags);
@@ -269,6 +270,7 @@ pub fn for_each_point(req: &ExportMetricsServiceRequest, mut visit: impl FnMut(&
                         }
                     }
                     Some(Data::ExponentialHistogram(h)) => {
+                        let (count, sum) = count_and_sum();
                         let t = sum_temporality(h.aggregation_temporality, true);
                         for p in &h.data_points {
                             let times = (p.start_time_unix_nano, p.time_unix_nano, p.flags);
@@ -279,6 +281,7 @@ pub fn for_each_point(req: &ExportMetricsServiceRequest, mut visit: impl FnMut(&
                         }
                     }
                     Some(Data::Summary(s)) => {
+                        let (count, sum) = count_and_sum();
                         for p in &s.data_points {
                             let times = (p.start_time_unix_nano, p.time_unix_nano, p.flags);
                             let t = Temporality::Cumulative;
