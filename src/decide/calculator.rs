@@ -90,7 +90,10 @@ pub fn resource_utilization_replicas<'a>(
         let fallback_percent = i64::from(target_utilization.max(100));
         for &name in &groups.missing {
             let value = if ratio < 1.0 {
-                requests.get(name).copied().unwrap_or(0) * fallback_percent / 100
+                // In i128: a request of a saturated quantity times the percent.
+                let request = i128::from(requests.get(name).copied().unwrap_or(0));
+                (request * i128::from(fallback_percent) / 100)
+                    .clamp(i64::MIN.into(), i64::MAX.into()) as i64
             } else if ratio > 1.0 {
                 0
             } else {

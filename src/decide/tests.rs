@@ -249,6 +249,19 @@ fn missing_pods_use_the_target_when_it_is_above_100_percent() {
     assert_eq!(c.desired(), 2);
 }
 
+/// Found by the fuzz harness (`tests/fuzz.rs`, snapshots): a missing pod
+/// whose CPU request saturated (`"1e308"`) overflowed `request × percent` on
+/// a scale-down.
+#[test]
+fn a_missing_pod_with_a_saturated_request_does_not_overflow() {
+    let mut c = case(CPU50, 4);
+    c.pods[3] = pod("p3", i64::MAX);
+    c.obs = vec![cpu(&[100, 100, 100])];
+    // 10 % → ratio 0.2; with p3 at its whole request about 100 % → ratio 2:
+    // the direction would flip, so nothing changes.
+    assert_eq!(c.desired(), 4);
+}
+
 #[test]
 fn missing_pods_count_as_zero_on_scale_up() {
     // Two pods at 100 % (target 50 %), two missing: (2000+0)/4000 = 50 % → within tolerance → keep.
