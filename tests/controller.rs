@@ -1111,19 +1111,7 @@ fn failover_keeps_stabilization_and_only_the_leader_writes() {
     std::thread::sleep(Duration::from_secs(2));
     let mut b = w.spawn("b", &[]);
     w.wait_replicas("web", 5, Duration::from_secs(60), &[&a, &b]);
-    let lease = w
-        .server
-        .get(
-            "coordination.k8s.io/v1",
-            "Lease",
-            "scalepilot",
-            "scalepilot-leader",
-        )
-        .unwrap();
-    let leader = lease["spec"]["holderIdentity"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let leader = holder(&w).expect("a leader holds the lease");
     // Load falls: the 60 s scale-down stabilization forbids going below 5 for a minute.
     load.set(10);
     std::thread::sleep(Duration::from_secs(4));
@@ -1134,23 +1122,7 @@ fn failover_keeps_stabilization_and_only_the_leader_writes() {
         (&mut b, "a")
     };
     dead.kill9();
-    let holder = || {
-        w.server
-            .get(
-                "coordination.k8s.io/v1",
-                "Lease",
-                "scalepilot",
-                "scalepilot-leader",
-            )
-            .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
-    };
-    while holder().as_deref() != Some(standby) {
-        assert!(
-            killed.elapsed() < Duration::from_secs(15),
-            "the standby did not take the lease within 15 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_holder(&w, standby, Duration::from_secs(15));
     let takeover = killed.elapsed();
     // The new leader decides on the low load for a while: no scale-down is allowed.
     std::thread::sleep(Duration::from_secs(3));
@@ -1169,21 +1141,7 @@ fn failover_keeps_stabilization_and_only_the_leader_writes() {
         wrote.duration_since(killed).as_secs_f64()
     );
 
-    let requests = w.server.requests();
-    let mut replicas_written = Vec::new();
-    for (i, r) in requests.iter().enumerate() {
-        if !(r.is_write() && r.path.ends_with("/scale") && r.status < 300) {
-            continue;
-        }
-        let who = identity_of(r);
-        assert_eq!(
-            holder_at(&requests, i).as_deref(),
-            Some(who.as_str()),
-            "a write by a non-leader: {r:?}"
-        );
-        let body: Value = serde_json::from_str(&r.body).unwrap();
-        replicas_written.push((who, body["spec"]["replicas"].as_i64().unwrap()));
-    }
+    let replicas_written = leader_writes(&w);
     assert!(
         replicas_written
             .iter()
