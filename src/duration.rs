@@ -14,13 +14,6 @@ pub enum DurationError {
     TooLong(String),
 }
 
-/// For callers whose errors are still text (clap value parsers, older code).
-impl From<DurationError> for String {
-    fn from(e: DurationError) -> String {
-        e.to_string()
-    }
-}
-
 /// Parses a duration into milliseconds.
 ///
 /// ```
@@ -72,6 +65,15 @@ pub struct TooManyWindows {
     pub slide_ms: i64,
     /// Unbounded when the slide is zero or negative.
     pub windows: WindowCount,
+}
+
+/// A stream's window and slide that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    #[error(transparent)]
+    Duration(#[from] DurationError),
+    #[error(transparent)]
+    TooMany(#[from] TooManyWindows),
 }
 
 /// How many windows hold one sample, for [`TooManyWindows`].

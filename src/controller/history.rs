@@ -81,12 +81,20 @@ pub fn encode(history: &History, now: Time) -> String {
     serde_json::to_string(&p).expect("history serializes")
 }
 
+/// A persisted history that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("{ANNOTATION}: cannot parse: {0}")]
+    Parse(#[from] serde_json::Error),
+    #[error("{ANNOTATION}: format version {0} unknown")]
+    Version(u32),
+}
+
 /// Reads an annotation value; a foreign version or a damaged value is an error.
-pub fn decode(value: &str) -> Result<History, String> {
-    let p: Persisted =
-        serde_json::from_str(value).map_err(|e| format!("{ANNOTATION}: cannot parse: {e}"))?;
+pub fn decode(value: &str) -> Result<History, HistoryError> {
+    let p: Persisted = serde_json::from_str(value)?;
     if p.v != 1 {
-        return Err(format!("{ANNOTATION}: format version {} unknown", p.v));
+        return Err(HistoryError::Version(p.v));
     }
     Ok(p.history)
 }
@@ -184,8 +192,9 @@ mod tests {
         assert_eq!(decode(&text).unwrap(), h);
         assert!(decode(&text.replace("\"v\":1", "\"v\":9"))
             .unwrap_err()
+            .to_string()
             .contains("version 9"));
-        assert!(decode("{").unwrap_err().contains(ANNOTATION));
+        assert!(decode("{").unwrap_err().to_string().contains(ANNOTATION));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Each returns the replica count *after* the tolerance check, as the HPA's
 //! does, plus what was measured, so the decision can explain itself.
 
+use super::error::MetricError;
 use super::input::{ControllerConfig, Pod, Time};
 use super::pods::{group_pods, pod_requests, ready_pods_count, Sample, Samples};
 
@@ -57,14 +58,14 @@ pub fn resource_utilization_replicas<'a>(
     container: Option<&str>,
     tolerances: Tolerances,
     mut samples: Samples<'a>,
-) -> Result<Calculation, String> {
+) -> Result<Calculation, MetricError> {
     if ctx.pods.is_empty() {
-        return Err("no pods returned by selector while calculating replica count".into());
+        return Err(MetricError::NoPods);
     }
     let groups = group_pods(ctx.pods, &samples, Some(resource), ctx.cfg, ctx.now);
     remove(&mut samples, groups.ignored.iter().chain(&groups.unready));
     if samples.is_empty() {
-        return Err("did not receive metrics for targeted pods (pods might be unready)".into());
+        return Err(MetricError::NoReadyPodMetrics);
     }
     let requests = pod_requests(ctx.pods, container, resource)?;
     let (ratio, utilization, raw) = utilization_ratio(&samples, &requests, target_utilization)?;
@@ -122,14 +123,14 @@ pub fn plain_replicas<'a>(
     resource: Option<&str>,
     tolerances: Tolerances,
     mut samples: Samples<'a>,
-) -> Result<Calculation, String> {
+) -> Result<Calculation, MetricError> {
     if ctx.pods.is_empty() {
-        return Err("no pods returned by selector while calculating replica count".into());
+        return Err(MetricError::NoPods);
     }
     let groups = group_pods(ctx.pods, &samples, resource, ctx.cfg, ctx.now);
     remove(&mut samples, groups.ignored.iter().chain(&groups.unready));
     if samples.is_empty() {
-        return Err("did not receive metrics for targeted pods (pods might be unready)".into());
+        return Err(MetricError::NoReadyPodMetrics);
     }
     let (ratio, usage) = usage_ratio(&samples, target_milli);
     let done = |replicas: i32, within: bool| Calculation {
@@ -178,7 +179,7 @@ fn recomputed(
     new_ratio: f64,
     sample_count: usize,
     tolerances: Tolerances,
-) -> Result<(i32, bool), String> {
+) -> Result<(i32, bool), MetricError> {
     let within = tolerances.is_within(new_ratio);
     if within || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0) {
         return Ok((current, within));
@@ -199,7 +200,7 @@ pub fn usage_ratio_replicas(
     usage_milli: i64,
     target_milli: i64,
     tolerances: Tolerances,
-) -> Result<Calculation, String> {
+) -> Result<Calculation, MetricError> {
     let ratio = usage_milli as f64 / target_milli as f64;
     let done = |replicas: i32, within: bool| Calculation {
         replicas,
@@ -214,8 +215,7 @@ pub fn usage_ratio_replicas(
     if tolerances.is_within(ratio) {
         return Ok(done(current, true));
     }
-    let ready =
-        ready_pods_count(pods).map_err(|e| format!("unable to calculate ready pods: {e}"))?;
+    let ready = ready_pods_count(pods).map_err(|e| e.context("unable to calculate ready pods"))?;
     Ok(done(ceil_to_i32(ratio * ready as f64), false))
 }
 
@@ -253,7 +253,7 @@ fn utilization_ratio(
     samples: &Samples,
     requests: &std::collections::BTreeMap<&str, i64>,
     target_utilization: i32,
-) -> Result<(f64, i32, i64), String> {
+) -> Result<(f64, i32, i64), MetricError> {
     let mut metrics_total: i128 = 0;
     let mut requests_total: i128 = 0;
     let mut entries: i128 = 0;
@@ -266,7 +266,7 @@ fn utilization_ratio(
         entries += 1;
     }
     if requests_total == 0 {
-        return Err("no metrics returned matched known pods".into());
+        return Err(MetricError::NoMatchingMetrics);
     }
     let utilization =
         (metrics_total * 100 / requests_total).clamp(i32::MIN.into(), i32::MAX.into()) as i32;

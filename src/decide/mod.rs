@@ -7,6 +7,7 @@
 //! `rdkafka`, and never the wall clock.
 
 mod calculator;
+mod error;
 mod explain;
 mod history;
 mod input;
@@ -15,6 +16,7 @@ mod pods;
 mod proposals;
 
 pub use calculator::{ceil_to_i32, Tolerances};
+pub use error::MetricError;
 pub use explain::{Condition, Decision, Step};
 pub use history::{History, TimedReplicas};
 pub use input::{

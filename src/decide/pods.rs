@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::error::MetricError;
 use super::input::{ControllerConfig, Pod, PodPhase, Time};
 
 /// One pod's metric value as the replica calculator sees it.
@@ -84,9 +85,9 @@ fn add(t: Time, d: chrono::Duration) -> Time {
 }
 
 /// `getReadyPodsCount`: Running pods whose Ready condition is True.
-pub fn ready_pods_count(pods: &[Pod]) -> Result<i64, String> {
+pub fn ready_pods_count(pods: &[Pod]) -> Result<i64, MetricError> {
     if pods.is_empty() {
-        return Err("no pods returned by selector while calculating replica count".into());
+        return Err(MetricError::NoPods);
     }
     Ok(pods
         .iter()
@@ -101,7 +102,7 @@ pub fn pod_requests<'a>(
     pods: &'a [Pod],
     container: Option<&str>,
     resource: &str,
-) -> Result<BTreeMap<&'a str, i64>, String> {
+) -> Result<BTreeMap<&'a str, i64>, MetricError> {
     let mut requests = BTreeMap::new();
     for pod in pods {
         let request = match (container, pod.pod_requests.get(resource)) {
@@ -113,15 +114,20 @@ pub fn pod_requests<'a>(
     Ok(requests)
 }
 
-fn container_requests(pod: &Pod, container: Option<&str>, resource: &str) -> Result<i64, String> {
+fn container_requests(
+    pod: &Pod,
+    container: Option<&str>,
+    resource: &str,
+) -> Result<i64, MetricError> {
     let mut total: i64 = 0;
     for c in &pod.containers {
         if container.is_none() || container == Some(c.name.as_str()) {
             let Some(&request) = c.requests.get(resource) else {
-                return Err(format!(
-                    "missing request for {resource} in container {} of Pod {}",
-                    c.name, pod.name
-                ));
+                return Err(MetricError::MissingRequest {
+                    resource: resource.to_string(),
+                    container: c.name.clone(),
+                    pod: pod.name.clone(),
+                });
             };
             total = total.saturating_add(request);
         }
@@ -130,7 +136,10 @@ fn container_requests(pod: &Pod, container: Option<&str>, resource: &str) -> Res
         }
     }
     if let Some(name) = container {
-        return Err(format!("container {name} not found in Pod {}", pod.name));
+        return Err(MetricError::ContainerNotFound {
+            container: name.to_string(),
+            pod: pod.name.clone(),
+        });
     }
     Ok(total)
 }
@@ -273,9 +282,11 @@ mod tests {
         );
         assert!(pod_requests(&[p.clone()], Some("nope"), "cpu")
             .unwrap_err()
+            .to_string()
             .contains("container nope not found"));
         assert!(pod_requests(&[p.clone()], None, "memory")
             .unwrap_err()
+            .to_string()
             .contains("missing request for memory in container app of Pod p"));
         p.pod_requests.insert("cpu".into(), 2000);
         assert_eq!(pod_requests(&[p.clone()], None, "cpu").unwrap()["p"], 2000);

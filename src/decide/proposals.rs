@@ -8,6 +8,7 @@ use super::calculator::{
     per_pod_replicas, plain_replicas, resource_utilization_replicas, usage_ratio_replicas,
     Calculation, PodContext, Tolerances,
 };
+use super::error::MetricError;
 use super::explain::Explain;
 use super::input::{DecisionInput, Observation, PodSample};
 use super::pods::{Sample, Samples};
@@ -171,7 +172,7 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
             };
             let samples = || {
                 pod_samples(find(name), container, "resource metrics API")
-                    .map_err(|e| format!("unable to get metrics for resource {name}: {e}"))
+                    .map_err(|e| e.context(format!("unable to get metrics for resource {name}")))
             };
             if let Some(avg) = &target.average_value {
                 let label = ex.msg(|| format!("{name} resource"));
@@ -223,13 +224,13 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                 return fail("invalid pods metric source: no average value target was set".into());
             };
             let calc = pod_samples(find(name), None, "custom metrics API")
-                .map_err(|e| format!("unable to get metric {name}: {e}"))
+                .map_err(|e| e.context(format!("unable to get metric {name}")))
                 .and_then(|s| {
                     plain_replicas(&ctx, spec_replicas, avg.milli(), None, tolerances, s)
                 });
             match calc {
                 Ok(c) => Proposal::ok(label, c, ex),
-                Err(e) => fail(e),
+                Err(e) => fail(e.to_string()),
             }
         }
         MetricSourceType::Object => {
@@ -239,12 +240,19 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
             let name = src.metric.name.as_str();
             let kind = &src.described_object.kind;
             let fetch = || {
+                let failed = |e: MetricError| {
+                    Err(e
+                        .on(format!("{kind} {}", src.described_object.name))
+                        .context(format!("unable to get metric {name}")))
+                };
                 match find(name) {
-                None => Err(format!("unable to get metric {name}: no observation of this metric in the snapshot on {kind} {}", src.described_object.name)),
-                Some(Observation { error: Some(e), .. }) => Err(format!("unable to get metric {name}: {e} on {kind} {}", src.described_object.name)),
-                Some(Observation { value: Some(v), .. }) => Ok(*v),
-                Some(_) => Err(format!("unable to get metric {name}: the observation has no value on {kind} {}", src.described_object.name)),
-            }
+                    None => failed(MetricError::NoObservation),
+                    Some(Observation { error: Some(e), .. }) => {
+                        failed(MetricError::Observed(e.clone()))
+                    }
+                    Some(Observation { value: Some(v), .. }) => Ok(*v),
+                    Some(_) => failed(MetricError::NoValue),
+                }
             };
             let fail = |label: String, msg: String| {
                 Proposal::failed(
@@ -260,7 +268,7 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                         usage_ratio_replicas(&input.pods, spec_replicas, usage, v.milli(), tolerances)
                     }) {
                         Ok(c) => Proposal::ok(label, c, ex),
-                        Err(e) => fail(label, e),
+                        Err(e) => fail(label, e.to_string()),
                     }
                 }
                 (MetricTarget { target_type: Some(MetricTargetType::AverageValue), .. }, _, Some(avg)) => {
@@ -295,12 +303,19 @@ pub fn propose(input: &DecisionInput, spec: &MetricSpec, tolerances: Tolerances)
                 )
             };
             let fetch = || {
+                let failed = |e: MetricError| {
+                    Err(e.context(format!("unable to get external metric {name}")))
+                };
                 match find(name) {
-                None => Err(format!("unable to get external metric {name}: no observation of this metric in the snapshot")),
-                Some(Observation { error: Some(e), .. }) => Err(format!("unable to get external metric {name}: {e}")),
-                Some(o) if o.values.is_empty() => Err(format!("unable to get external metric {name}: no metrics returned from external metrics API")),
-                Some(o) => Ok(o.values.iter().fold(0i64, |acc, v| acc.saturating_add(*v))),
-            }
+                    None => failed(MetricError::NoObservation),
+                    Some(Observation { error: Some(e), .. }) => {
+                        failed(MetricError::Observed(e.clone()))
+                    }
+                    Some(o) if o.values.is_empty() => {
+                        failed(MetricError::NoMetricsFrom("external metrics API"))
+                    }
+                    Some(o) => Ok(o.values.iter().fold(0i64, |acc, v| acc.saturating_add(*v))),
+                }
             };
             if let Some(avg) = &src.target.average_value {
                 return match fetch() {
@@ -367,14 +382,14 @@ fn external_label(name: &str, selector: Option<&LabelSelector>) -> String {
 fn pod_samples<'a>(
     obs: Option<&'a Observation>,
     container: Option<&str>,
-    api: &str,
-) -> Result<Samples<'a>, String> {
-    let obs = obs.ok_or("no observation of this metric in the snapshot")?;
+    api: &'static str,
+) -> Result<Samples<'a>, MetricError> {
+    let obs = obs.ok_or(MetricError::NoObservation)?;
     if let Some(e) = &obs.error {
-        return Err(e.clone());
+        return Err(MetricError::Observed(e.clone()));
     }
     if obs.pods.is_empty() {
-        return Err(format!("no metrics returned from {api}"));
+        return Err(MetricError::NoMetricsFrom(api));
     }
     let value_of = |s: &PodSample| match container {
         Some(c) => s.containers.get(c).copied(),

@@ -275,7 +275,7 @@ pub enum StreamAggregate {
 
 impl StreamSpec {
     /// (window, slide) in milliseconds.
-    pub fn window_ms(&self) -> Result<(i64, i64), String> {
+    pub fn window_ms(&self) -> Result<(i64, i64), crate::duration::WindowError> {
         let size = crate::duration::parse_ms(&self.window)?;
         let slide = match &self.slide {
             Some(s) => crate::duration::parse_ms(s)?,
@@ -283,7 +283,7 @@ impl StreamSpec {
         };
         if slide > 0 && slide <= size {
             // Never hand the engine a spec that opens too many windows per sample.
-            crate::duration::windows_per_sample(size, slide).map_err(|e| e.to_string())?;
+            crate::duration::windows_per_sample(size, slide)?;
         }
         Ok((size, slide))
     }

@@ -129,16 +129,18 @@ impl fmt::Display for Workload {
     }
 }
 
+/// A workload name that is none of [`Workload::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown workload {0:?}; one of {names}", names = Workload::ALL.map(|w| w.name()).join(", "))]
+pub struct UnknownWorkload(pub String);
+
 impl FromStr for Workload {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownWorkload;
+    fn from_str(s: &str) -> Result<Self, UnknownWorkload> {
         Workload::ALL
             .into_iter()
             .find(|w| w.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
-                format!("unknown workload {s:?}; one of {}", names.join(", "))
-            })
+            .ok_or_else(|| UnknownWorkload(s.to_string()))
     }
 }
 

@@ -28,9 +28,10 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{Observed, Source, SourceKind, Target};
+use super::{Observed, Source, SourceError, SourceKind, Target};
 use crate::decide::{Observation, Time};
 use crate::policy::{KafkaLagSpec, MetricSpec, OffsetResetPolicy};
 
@@ -92,15 +93,24 @@ pub fn total_lag(
     }
 }
 
+/// Wraps a failed Kafka request `what` about `topic`.
+fn kafka<'a>(what: &'static str, topic: &'a str) -> impl Fn(KafkaError) -> SourceError + 'a {
+    move |source| SourceError::Kafka {
+        what,
+        topic: topic.to_string(),
+        source,
+    }
+}
+
 /// Reads the offsets of `group` on `topic` (blocking, bounded by `timeout`).
 fn read_offsets(
     consumer: &BaseConsumer,
     topic: &str,
     timeout: Duration,
-) -> Result<Vec<PartitionOffsets>, String> {
+) -> Result<Vec<PartitionOffsets>, SourceError> {
     let md = consumer
         .fetch_metadata(Some(topic), timeout)
-        .map_err(|e| format!("metadata of {topic}: {e}"))?;
+        .map_err(kafka("metadata", topic))?;
     let partitions: Vec<i32> = md
         .topics()
         .iter()
@@ -108,7 +118,7 @@ fn read_offsets(
         .flat_map(|t| t.partitions().iter().map(|p| p.id()))
         .collect();
     if partitions.is_empty() {
-        return Err(format!("topic {topic} does not exist or has no partitions"));
+        return Err(SourceError::NoTopic(topic.to_string()));
     }
     let mut tpl = TopicPartitionList::new();
     for p in &partitions {
@@ -116,18 +126,18 @@ fn read_offsets(
     }
     let committed = consumer
         .committed_offsets(tpl.clone(), timeout)
-        .map_err(|e| format!("committed offsets of {topic}: {e}"))?;
+        .map_err(kafka("committed offsets", topic))?;
     // ListOffsets with the timestamps -1 (latest) and -2 (earliest): one
     // request per broker for every partition.
-    let ends = |at: Offset| -> Result<HashMap<i32, i64>, String> {
+    let ends = |at: Offset| -> Result<HashMap<i32, i64>, SourceError> {
         let mut q = TopicPartitionList::new();
         for p in &partitions {
             q.add_partition_offset(topic, *p, at)
-                .map_err(|e| e.to_string())?;
+                .map_err(kafka("an offsets query", topic))?;
         }
         let r = consumer
             .offsets_for_times(q, timeout)
-            .map_err(|e| format!("watermarks of {topic}: {e}"))?;
+            .map_err(kafka("watermarks", topic))?;
         Ok(r.elements()
             .iter()
             .filter_map(|e| match e.offset() {
@@ -162,7 +172,7 @@ fn read_offsets(
 struct Read {
     at: Instant,
     when: Time,
-    result: Result<Lag, String>,
+    result: Result<Lag, SourceError>,
 }
 
 /// Lag reads per (group, topic), and the clients that make them.
@@ -180,7 +190,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Reader {
     /// A client whose `group.id` is `group`: committed offsets are read for
     /// the configured group. It never subscribes, so it never joins.
-    fn client(&self, group: &str) -> Result<Arc<BaseConsumer>, String> {
+    fn client(&self, group: &str) -> Result<Arc<BaseConsumer>, SourceError> {
         let mut clients = lock(&self.clients);
         if let Some(c) = clients.get(group) {
             return Ok(Arc::clone(c));
@@ -190,14 +200,17 @@ impl Reader {
             .clone()
             .set("group.id", group)
             .create()
-            .map_err(|e| format!("creating the Kafka client for group {group}: {e}"))?;
+            .map_err(|source| SourceError::KafkaClient {
+                group: group.to_string(),
+                source,
+            })?;
         let c = Arc::new(c);
         clients.insert(group.to_string(), Arc::clone(&c));
         Ok(c)
     }
 
     /// Reads the lag of `spec` now (blocking, bounded by the client timeout).
-    fn read(&self, spec: &KafkaLagSpec, per_replica: i64) -> Result<Lag, String> {
+    fn read(&self, spec: &KafkaLagSpec, per_replica: i64) -> Result<Lag, SourceError> {
         let client = self.client(&spec.group)?;
         let offsets = read_offsets(&client, &spec.topic, self.timeout)?;
         let key = (spec.group.clone(), spec.topic.clone());
@@ -269,7 +282,7 @@ impl Source for KafkaLag {
                 let threshold = per_replica(m);
                 let result = tokio::task::spawn_blocking(move || reader.read(&spec, threshold))
                     .await
-                    .unwrap_or_else(|e| Err(format!("the lag read did not finish: {e}")));
+                    .unwrap_or_else(|e| Err(e.into()));
                 if let Err(e) = &result {
                     tracing::debug!(group = %key.0, topic = %key.1, error = %e, "reading the lag failed");
                 }
@@ -295,7 +308,7 @@ impl Source for KafkaLag {
             return Observed::missing(m, kind, "fetch_failed", "the lag was not read yet".into());
         };
         let lag = match &read.result {
-            Err(e) => return Observed::missing(m, kind, "fetch_failed", e.clone()),
+            Err(e) => return Observed::missing(m, kind, "fetch_failed", e.to_string()),
             Ok(lag) => lag,
         };
         let name = m

@@ -24,7 +24,7 @@ use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::{Api, Client};
 use serde::Deserialize;
 
-use super::{Missing, Observed, Source, SourceKind, Target};
+use super::{Missing, Observed, Source, SourceError, SourceKind, Target};
 use crate::decide::{Observation, PodSample, Time};
 use crate::policy::{MetricSourceType, MetricSpec};
 use crate::quantity::Quantity;
@@ -172,7 +172,7 @@ pub fn pod_metrics_observation(m: &MetricSpec, items: &[PodMetrics]) -> Observat
 /// One target's last listing.
 struct Fetched {
     at: Instant,
-    items: Result<Vec<PodMetrics>, String>,
+    items: Result<Vec<PodMetrics>, SourceError>,
 }
 
 /// PodMetrics listings per target, refreshed at most every `min_interval`.
@@ -201,20 +201,23 @@ impl MetricsApi {
         }
     }
 
-    async fn list(&self, namespace: &str, selector: &str) -> Result<Vec<PodMetrics>, String> {
+    async fn list(&self, namespace: &str, selector: &str) -> Result<Vec<PodMetrics>, SourceError> {
         let api: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), namespace, &Self::resource());
         let list = api
             .list(&ListParams::default().labels(selector))
             .await
-            .map_err(|e| format!("unable to fetch metrics from resource metrics API: {e}"))?;
+            .map_err(SourceError::MetricsApi)?;
         list.items
             .into_iter()
             .map(|o| {
-                let name = o.metadata.name.clone().unwrap_or_default();
                 serde_json::to_value(&o)
                     .and_then(serde_json::from_value::<PodMetrics>)
-                    .map_err(|e| format!("PodMetrics {namespace}/{name}: {e}"))
+                    .map_err(|source| SourceError::PodMetrics {
+                        namespace: namespace.to_string(),
+                        name: o.metadata.name.clone().unwrap_or_default(),
+                        source,
+                    })
             })
             .collect()
     }
@@ -272,7 +275,7 @@ impl Source for MetricsApi {
         };
         let items = match &fetched.items {
             Ok(items) => items,
-            Err(e) => return Observed::missing(m, kind, "fetch_failed", e.clone()),
+            Err(e) => return Observed::missing(m, kind, "fetch_failed", e.to_string()),
         };
         let observation = pod_metrics_observation(m, items);
         let at = observation.pods.values().map(|s| s.timestamp).max();

@@ -14,6 +14,7 @@
 //!
 //! May import client crates; the decision chain it feeds may not.
 
+mod error;
 mod kafka_lag;
 mod metrics_api;
 mod stream;
@@ -22,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::BoxFuture;
 
+pub use error::SourceError;
 pub use kafka_lag::{total_lag, KafkaLag, Lag, PartitionOffsets};
 pub use metrics_api::{pod_metrics_observation, MetricsApi, PodMetrics};
 pub use stream::{FeatureStore, StreamSource};
