@@ -53,59 +53,78 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seconds(pub i64);
 
+/// A flag's value that is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    #[error(transparent)]
+    Duration(#[from] crate::duration::DurationError),
+    #[error("{0:?}: whole seconds only")]
+    NotWholeSeconds(String),
+    #[error("{text:?}: must be from {least} s to {most} s")]
+    OutOfRange { text: String, least: i64, most: i64 },
+    #[error("{0:?}: must be a positive number")]
+    NotPositive(String),
+    #[error("{0:?}: must be between 0 and 1 (exclusive)")]
+    NotAFraction(String),
+}
+
 impl std::str::FromStr for Seconds {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ArgError;
+    fn from_str(s: &str) -> Result<Self, ArgError> {
         let ms = crate::duration::parse_ms(s)?;
         if ms % 1000 != 0 {
-            return Err(format!("{s:?}: whole seconds only"));
+            return Err(ArgError::NotWholeSeconds(s.to_string()));
         }
         Ok(Seconds(ms / 1000))
     }
 }
 
 /// A duration flag from `least` to `most` seconds.
-fn seconds_in(s: &str, least: i64, most: i64) -> Result<Seconds, String> {
+fn seconds_in(s: &str, least: i64, most: i64) -> Result<Seconds, ArgError> {
     let v: Seconds = s.parse()?;
     if !(least..=most).contains(&v.0) {
-        return Err(format!("{s:?}: must be from {least} s to {most} s"));
+        return Err(ArgError::OutOfRange {
+            text: s.to_string(),
+            least,
+            most,
+        });
     }
     Ok(v)
 }
 
 /// A decision interval: 1 s to 1 d.
-fn tick_seconds(s: &str) -> Result<Seconds, String> {
+fn tick_seconds(s: &str) -> Result<Seconds, ArgError> {
     seconds_in(s, 1, 86_400)
 }
 
 /// A start-up or metric delay: 0 to 1 d.
-fn delay_seconds(s: &str) -> Result<Seconds, String> {
+fn delay_seconds(s: &str) -> Result<Seconds, ArgError> {
     seconds_in(s, 0, 86_400)
 }
 
 /// A synthetic workload's length: two one-minute samples to 400 days.
-fn workload_seconds(s: &str) -> Result<Seconds, String> {
+fn workload_seconds(s: &str) -> Result<Seconds, ArgError> {
     seconds_in(s, 120, 400 * 86_400)
 }
 
 /// A forecast horizon: 1 s to 7 days.
-fn horizon_seconds(s: &str) -> Result<Seconds, String> {
+fn horizon_seconds(s: &str) -> Result<Seconds, ArgError> {
     seconds_in(s, 1, 7 * 86_400)
 }
 
 /// A positive, finite number.
-fn positive_number(s: &str) -> Result<f64, String> {
+fn positive_number(s: &str) -> Result<f64, ArgError> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("{s:?}: must be a positive number")),
+        _ => Err(ArgError::NotPositive(s.to_string())),
     }
 }
 
 /// A fraction strictly between 0 and 1.
-fn open_fraction(s: &str) -> Result<f64, String> {
+fn open_fraction(s: &str) -> Result<f64, ArgError> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
-        _ => Err(format!("{s:?}: must be between 0 and 1 (exclusive)")),
+        _ => Err(ArgError::NotAFraction(s.to_string())),
     }
 }
 
@@ -381,6 +400,13 @@ pub struct SimulateArgs {
     /// by the true peak ahead (a what-if: the most a forecast could add).
     #[arg(long)]
     pub perfect_forecast: bool,
+    /// Replay every autoscaler at each target FROM:TO:STEP (whole percent of
+    /// one replica's capacity; --hpa-target is always among them) and print
+    /// each frontier, replica-hours against under-provisioned time, and every
+    /// other autoscaler read at the HPA's point: its τU at the HPA's cost and
+    /// its cost at the HPA's τU. --plot then draws the frontiers.
+    #[arg(long, value_name = "FROM:TO:STEP", conflicts_with = "decisions")]
+    pub sweep: Option<crate::sim::Sweep>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 
 pub mod decide;
 pub mod features;
+pub mod frontiers;
 pub mod observe;
 pub mod run;
 pub mod simulate;

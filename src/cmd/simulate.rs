@@ -86,6 +86,9 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     };
     cfg.check()?;
     let describe = describe_trace(&trace);
+    if let Some(sweep) = &args.sweep {
+        return super::frontiers::run(args, sweep, &trace, &policies, &cfg, &describe);
+    }
     let mut record = match &args.decisions {
         Some(p) => Some(BufWriter::new(File::create(p).map_err(|e| {
             Error::Read {
@@ -252,7 +255,7 @@ fn describe_trace(t: &Trace) -> String {
     )
 }
 
-fn progress_bar(trace: &Trace, autoscalers: usize) -> Option<indicatif::ProgressBar> {
+pub(super) fn progress_bar(trace: &Trace, autoscalers: usize) -> Option<indicatif::ProgressBar> {
     let steps = (trace.end() - trace.start()) as usize * autoscalers;
     if !std::io::stderr().is_terminal() || steps < 5_000_000 {
         return None;

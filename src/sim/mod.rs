@@ -6,15 +6,21 @@
 //! Pure: imports `decide`, `policy` and `quantity`; never `kube` or `rdkafka`.
 
 mod cluster;
+mod frontier;
 mod load;
 mod plot;
+mod plot_frontier;
 mod runner;
 mod score;
 mod trace;
 mod workload;
 
+pub use frontier::{
+    compare, retarget, sweep, Comparison, Frontier, Point, Sweep, SweepError, SweepOutcome,
+};
 pub use load::{load_at, peak_in, Interpolation, LoadCursor};
 pub use plot::{plot, PlotFormat};
+pub use plot_frontier::plot_frontiers;
 pub use runner::{needed, oracle, replay, Autoscaler, ForecastSetup, Replay, World};
 pub use score::{largest_rise, Rise, ScoreKeeper, Scorecard};
 pub use trace::Trace;
@@ -41,23 +47,36 @@ pub enum Capacity {
 /// Units one replica serves under `Capacity::Auto`.
 pub const AUTO_UNITS_PER_REPLICA: f64 = 100.0;
 
+/// A `--capacity-per-replica` that is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CapacityError {
+    #[error("auto:N needs a whole number of replicas, got {0:?}")]
+    AutoNotWhole(String),
+    #[error("auto:N needs N ≥ 1")]
+    AutoZero,
+    #[error("capacity must be a number or auto:N, got {0:?}")]
+    NotANumber(String),
+    #[error("capacity must be positive, got {0:?}")]
+    NotPositive(String),
+}
+
 impl std::str::FromStr for Capacity {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = CapacityError;
+    fn from_str(s: &str) -> std::result::Result<Self, CapacityError> {
         if let Some(n) = s.strip_prefix("auto:") {
             let n: u32 = n
                 .parse()
-                .map_err(|_| format!("auto:N needs a whole number of replicas, got {n:?}"))?;
+                .map_err(|_| CapacityError::AutoNotWhole(n.to_string()))?;
             if n == 0 {
-                return Err("auto:N needs N ≥ 1".into());
+                return Err(CapacityError::AutoZero);
             }
             return Ok(Capacity::Auto(n));
         }
         let v: f64 = s
             .parse()
-            .map_err(|_| format!("capacity must be a number or auto:N, got {s:?}"))?;
+            .map_err(|_| CapacityError::NotANumber(s.to_string()))?;
         if !(v > 0.0 && v.is_finite()) {
-            return Err(format!("capacity must be positive, got {s:?}"));
+            return Err(CapacityError::NotPositive(s.to_string()));
         }
         Ok(Capacity::PerReplica(v))
     }

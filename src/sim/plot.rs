@@ -46,28 +46,27 @@ const FONT_PATHS: [&str; 4] = [
 ];
 
 /// Registers a TrueType font for labels (plotters lays text out with it).
-fn register_font() -> Result<()> {
-    static REGISTERED: std::sync::OnceLock<std::result::Result<(), String>> =
-        std::sync::OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            let from_env = std::env::var("SCALEPILOT_FONT").ok();
-            let candidates = from_env.iter().map(String::as_str).chain(FONT_PATHS);
-            for path in candidates {
-                if let Ok(bytes) = std::fs::read(path) {
-                    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                    if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                        return Ok(());
-                    }
-                }
-            }
-            Err("no TrueType font for the plot's labels: install fonts-dejavu-core or set SCALEPILOT_FONT to a .ttf file".into())
-        })
-        .clone()
-        .map_err(Error::Input)
+pub(super) fn register_font() -> Result<()> {
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let registered = *REGISTERED.get_or_init(|| {
+        let from_env = std::env::var("SCALEPILOT_FONT").ok();
+        let candidates = from_env.iter().map(String::as_str).chain(FONT_PATHS);
+        let found = candidates.into_iter().any(|path| {
+            std::fs::read(path).is_ok_and(|bytes| {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
+            })
+        });
+        found
+    });
+    if registered {
+        Ok(())
+    } else {
+        Err(Error::Input("no TrueType font for the plot's labels: install fonts-dejavu-core or set SCALEPILOT_FONT to a .ttf file".into()))
+    }
 }
 
-const COLORS: [RGBColor; 6] = [
+pub(super) const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -114,12 +113,12 @@ pub fn plot(outcome: &Outcome, path: &Path) -> Result<()> {
     match PlotFormat::from_path(path)? {
         PlotFormat::Svg => {
             let root = SVGBackend::new(path, (1400, 700)).into_drawing_area();
-            draw(outcome, &root).map_err(draw_err)?;
+            draw(outcome, &root).map_err(|e| draw_err(e.to_string()))?;
             root.present().map_err(|e| draw_err(e.to_string()))
         }
         PlotFormat::Png => {
             let root = BitMapBackend::new(path, (1400, 700)).into_drawing_area();
-            draw(outcome, &root).map_err(draw_err)?;
+            draw(outcome, &root).map_err(|e| draw_err(e.to_string()))?;
             root.present().map_err(|e| draw_err(e.to_string()))
         }
     }
@@ -128,9 +127,8 @@ pub fn plot(outcome: &Outcome, path: &Path) -> Result<()> {
 fn draw<DB: DrawingBackend>(
     outcome: &Outcome,
     root: &DrawingArea<DB, Shift>,
-) -> std::result::Result<(), String> {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
     let trace = &outcome.trace;
     let (start, end) = (trace.start(), trace.end());
     let load: Vec<(i64, f64)> = trace
@@ -170,8 +168,7 @@ fn draw<DB: DrawingBackend>(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(start..end, 0.0..y_max)
-        .map_err(e)?;
+        .build_cartesian_2d(start..end, 0.0..y_max)?;
     chart
         .configure_mesh()
         .x_desc(if absolute {
@@ -183,11 +180,9 @@ fn draw<DB: DrawingBackend>(
         .x_label_formatter(&x_label)
         .x_labels(10)
         .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     chart
-        .draw_series(LineSeries::new(load, BLACK.mix(0.55).stroke_width(1)))
-        .map_err(e)?
+        .draw_series(LineSeries::new(load, BLACK.mix(0.55).stroke_width(1)))?
         .label("load")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.55)));
     for (i, r) in outcome.replays.iter().enumerate() {
@@ -209,8 +204,7 @@ fn draw<DB: DrawingBackend>(
             format!("{} capacity", r.score.name)
         };
         chart
-            .draw_series(LineSeries::new(line, style))
-            .map_err(e)?
+            .draw_series(LineSeries::new(line, style))?
             .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
         if !oracle && r.actions.len() <= 2000 {
@@ -221,7 +215,7 @@ fn draw<DB: DrawingBackend>(
                     color.filled(),
                 )
             });
-            chart.draw_series(marks).map_err(e)?;
+            chart.draw_series(marks)?;
         }
     }
     chart
@@ -229,7 +223,6 @@ fn draw<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(e)?;
+        .draw()?;
     Ok(())
 }
