@@ -233,3 +233,151 @@ fn a_reader_that_stops_early_ends_the_output_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+/// A policy on the load at `per_replica` units per replica (capacity auto: 100).
+fn load_policy(per_replica: &str) -> String {
+    format!(
+        "apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {{name: reactive, namespace: sim}}
+spec:
+  target: {{apiVersion: apps/v1, kind: Deployment, name: reactive}}
+  minReplicas: 1
+  maxReplicas: 100
+  metrics:
+    - type: External
+      external: {{metric: {{name: load}}, target: {{type: AverageValue, averageValue: \"{per_replica}\"}}}}
+"
+    )
+}
+
+fn run_json(dir: &PathBuf, args: &[&str]) -> Value {
+    let out = simulate(dir, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_sweep_replays_each_target_as_a_plain_run_would_and_reads_the_frontiers_at_the_hpa() {
+    let dir = workdir("sweep");
+    std::fs::write(dir.join("p.yaml"), load_policy("50")).unwrap();
+    let common = [
+        "--workload",
+        "diurnal",
+        "--duration",
+        "1d",
+        "--policy",
+        "p.yaml",
+    ];
+    let mut args = common.to_vec();
+    args.extend(["--sweep", "60:90:15", "--json", "--plot", "f.svg"]);
+    let v = run_json(&dir, &args);
+    let s = &v["sweep"];
+    assert_eq!(
+        s["targets"],
+        serde_json::json!([60, 75, 80, 90]),
+        "--hpa-target 80 is always swept"
+    );
+    let frontier = |name: &str| -> Vec<Value> {
+        s["frontiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} frontier in {s}"))["points"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let (reactive, hpa) = (frontier("reactive"), frontier("hpa"));
+    assert_eq!(reactive.len(), 4);
+    // The policy swept to 75 % is the policy written at 75 units per replica.
+    std::fs::write(dir.join("p.yaml"), load_policy("75")).unwrap();
+    let mut plain = common.to_vec();
+    plain.extend(["--json", "--hpa-target", "75"]);
+    let p = run_json(&dir, &plain);
+    let card = |name: &str| {
+        p["scorecards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    for (swept, name) in [(&reactive[1], "reactive"), (&hpa[1], "hpa")] {
+        assert_eq!(swept["target"], 75);
+        assert_eq!(swept["replicaHours"], card(name)["replicaHours"], "{name}");
+        assert_eq!(
+            swept["underProvisionedPct"],
+            card(name)["underProvisionedPct"],
+            "{name}"
+        );
+    }
+    // Cost falls as the target rises, for every autoscaler.
+    for f in [&reactive, &hpa] {
+        let costs: Vec<f64> = f
+            .iter()
+            .map(|p| p["replicaHours"].as_f64().unwrap())
+            .collect();
+        assert!(costs.windows(2).all(|w| w[1] < w[0]), "{costs:?}");
+    }
+    // The reference is the HPA at 80 %; the oracle ran once.
+    assert_eq!(s["reference"], hpa[2]);
+    assert_eq!(s["oracleReplicaHours"], card("oracle")["replicaHours"]);
+    let c = s["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "reactive")
+        .unwrap();
+    let hpa_cost = hpa[2]["replicaHours"].as_f64().unwrap();
+    let hpa_under = hpa[2]["underProvisionedPct"].as_f64().unwrap();
+    let best_under = reactive
+        .iter()
+        .filter(|p| p["replicaHours"].as_f64().unwrap() <= hpa_cost)
+        .map(|p| p["underProvisionedPct"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(
+        c["underAtReferenceCost"].as_f64(),
+        Some(best_under).filter(|u| u.is_finite())
+    );
+    let best_cost = reactive
+        .iter()
+        .filter(|p| p["underProvisionedPct"].as_f64().unwrap() <= hpa_under)
+        .map(|p| p["replicaHours"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(
+        c["costAtReferenceUnder"].as_f64(),
+        Some(best_cost).filter(|c| c.is_finite())
+    );
+    let svg = std::fs::read_to_string(dir.join("f.svg")).unwrap();
+    assert!(svg.contains("HPA at 80 % (the reference)") && svg.contains("replica-hours (cost)"));
+    // Text output names the reading; a sweep and a decision record do not mix.
+    let text = simulate(
+        &dir,
+        &[
+            "--workload",
+            "step",
+            "--duration",
+            "6h",
+            "--policy",
+            "p.yaml",
+            "--sweep",
+            "70:80:10",
+        ],
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("read at the HPA's point (target 80 %"),
+        "{text}"
+    );
+    let both = simulate(&dir, &["--sweep", "70:80:10", "--decisions", "d.jsonl"]);
+    assert!(!both.status.success());
+    let bad = simulate(&dir, &["--sweep", "90:60:5"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("FROM ≤ TO"));
+}
