@@ -24,6 +24,10 @@ pub struct Cli {
 pub enum Command {
     /// Replay a trace or a synthetic workload through the policies and the HPA, KEDA and oracle baselines.
     Simulate(SimulateArgs),
+    /// Choose a policy's target, tolerances, scale-down window and rate (and
+    /// forecast relaxation) on a history: the cheapest that stays within an
+    /// under-provisioning budget; then replay the rest of the history to check it.
+    Tune(TuneArgs),
     /// Check policy files and folders; print every problem as file:line:column: path: message.
     Validate {
         /// Policy files or folders (searched recursively for *.yaml and *.yml).
@@ -66,6 +70,8 @@ pub enum ArgError {
     NotPositive(String),
     #[error("{0:?}: must be between 0 and 1 (exclusive)")]
     NotAFraction(String),
+    #[error("{0:?}: must be a percentage from 0 to 100, like 1%")]
+    NotAPercent(String),
 }
 
 impl std::str::FromStr for Seconds {
@@ -337,24 +343,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// Options of `scalepilot simulate`.
+/// The simulated world of `simulate` and `tune`: capacity, start-up, delays.
 #[derive(Debug, Args)]
-pub struct SimulateArgs {
-    /// Policy files or folders to replay (default: the embedded example policies/checkout-stream.yaml).
-    #[arg(long)]
-    pub policy: Vec<PathBuf>,
-    /// A trace: CSV `ts,value`, integer seconds, ascending.
-    #[arg(long, conflicts_with = "workload")]
-    pub trace: Option<PathBuf>,
-    /// A built-in synthetic workload (default flash-crowd): diurnal, flash-crowd, step, ramp, sawtooth, noisy.
-    #[arg(long)]
-    pub workload: Option<Workload>,
-    /// Seed of the synthetic workload.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Length of the synthetic workload (2m to 400d).
-    #[arg(long, default_value = "1d", value_parser = workload_seconds)]
-    pub duration: Seconds,
+pub struct WorldArgs {
     /// Capacity model: `auto:N` rescales the trace so its 99th percentile needs N replicas of 100 units each.
     #[arg(long, default_value = "auto:20")]
     pub capacity: Capacity,
@@ -373,6 +364,81 @@ pub struct SimulateArgs {
     /// How the load moves between samples.
     #[arg(long, value_enum, default_value_t = Interpolation::Linear)]
     pub interpolate: Interpolation,
+}
+
+impl WorldArgs {
+    /// The simulator's settings for these flags (baselines: the HPA, KEDA and the oracle).
+    pub fn sim_config(&self, hpa_target: i32) -> crate::sim::SimConfig {
+        crate::sim::SimConfig {
+            capacity: self
+                .capacity_per_replica
+                .map_or(self.capacity, Capacity::PerReplica),
+            pod_startup_s: self.pod_startup.0,
+            metric_delay_s: self.metric_delay.0,
+            tick_s: self.tick.0,
+            interpolation: self.interpolate,
+            hpa_target,
+            ..crate::sim::SimConfig::default()
+        }
+    }
+}
+
+/// A budget of under-provisioned time, `1%` or `1`: 0 to 100 %.
+fn percent(s: &str) -> Result<f64, ArgError> {
+    match s.trim().trim_end_matches('%').trim().parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(ArgError::NotAPercent(s.to_string())),
+    }
+}
+
+/// Options of `scalepilot tune`.
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// The history: CSV `ts,value` (as `simulate --trace`).
+    #[arg(long)]
+    pub trace: PathBuf,
+    /// Tune on the trace before this fraction; replay the rest to check the result.
+    #[arg(long, default_value_t = 0.6, value_parser = open_fraction)]
+    pub fraction: f64,
+    /// The most under-provisioned time allowed, % of the time (e.g. `1%`).
+    #[arg(long, value_parser = percent)]
+    pub budget: f64,
+    /// The policy to start from (one policy; its metrics and limits are kept).
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Where to write the tuned policy.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub world: WorldArgs,
+    /// CPU utilization target of the HPA the held-out part is compared with, %.
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub hpa_target: i32,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `scalepilot simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Policy files or folders to replay (default: the embedded example policies/checkout-stream.yaml).
+    #[arg(long)]
+    pub policy: Vec<PathBuf>,
+    /// A trace: CSV `ts,value`, integer seconds, ascending.
+    #[arg(long, conflicts_with = "workload")]
+    pub trace: Option<PathBuf>,
+    /// A built-in synthetic workload (default flash-crowd): diurnal, flash-crowd, step, ramp, sawtooth, noisy.
+    #[arg(long)]
+    pub workload: Option<Workload>,
+    /// Seed of the synthetic workload.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Length of the synthetic workload (2m to 400d).
+    #[arg(long, default_value = "1d", value_parser = workload_seconds)]
+    pub duration: Seconds,
+    #[command(flatten)]
+    pub world: WorldArgs,
     /// Baselines to run beside the policies.
     #[arg(
         long,

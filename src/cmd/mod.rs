@@ -7,4 +7,5 @@ pub mod observe;
 pub mod run;
 pub mod simulate;
 pub mod train;
+pub mod tune;
 pub mod validate;

@@ -14,7 +14,7 @@ use crate::cli::SimulateArgs;
 use crate::decide::Decision;
 use crate::error::{Error, Result};
 use crate::policy::{load_paths, LoadReport, ScalingPolicy};
-use crate::sim::{self, Capacity, NamedPolicy, Outcome, SimConfig, Trace, Workload};
+use crate::sim::{self, NamedPolicy, Outcome, SimConfig, Trace, Workload};
 
 /// The example policy the embedded default replays.
 const DEFAULT_POLICY: &str = include_str!("../../policies/checkout-stream.yaml");
@@ -71,18 +71,10 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         }
     }
     let cfg = SimConfig {
-        capacity: args
-            .capacity_per_replica
-            .map_or(args.capacity, Capacity::PerReplica),
-        pod_startup_s: args.pod_startup.0,
-        metric_delay_s: args.metric_delay.0,
-        tick_s: args.tick.0,
-        interpolation: args.interpolate,
         baselines: args.baseline.clone(),
-        hpa_target: args.hpa_target,
-        step_s: 1,
         explain: args.decisions.is_some(),
         perfect_forecast: args.perfect_forecast,
+        ..args.world.sim_config(args.hpa_target)
     };
     cfg.check()?;
     let describe = describe_trace(&trace);
@@ -172,7 +164,7 @@ pub fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
-fn load_policies(paths: &[PathBuf]) -> Result<Vec<NamedPolicy>> {
+pub(super) fn load_policies(paths: &[PathBuf]) -> Result<Vec<NamedPolicy>> {
     let report = if paths.is_empty() {
         let mut report = LoadReport::default();
         crate::policy::load_text(

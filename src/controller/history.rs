@@ -198,6 +198,27 @@ mod tests {
     }
 
     #[test]
+    fn each_list_keeps_its_newest_entries_up_to_the_cap() {
+        let events: Vec<TimedReplicas> = (0..300).map(|i| rec(i, 1)).collect();
+        let h = History {
+            scale_up_events: events.clone(),
+            ..History::default()
+        };
+        let c = compact(&h, t(300));
+        assert_eq!(c.scale_up_events.len(), MAX_ENTRIES);
+        assert_eq!(c.scale_up_events, events[300 - MAX_ENTRIES..]);
+        let exactly = History {
+            scale_down_events: events[..MAX_ENTRIES].to_vec(),
+            ..History::default()
+        };
+        assert_eq!(
+            compact(&exactly, t(300)).scale_down_events,
+            events[..MAX_ENTRIES],
+            "a full list loses nothing"
+        );
+    }
+
+    #[test]
     fn merge_is_a_union() {
         let ours = History {
             recommendations: Some(vec![rec(0, 3), rec(20, 2)]),

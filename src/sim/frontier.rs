@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::{Baseline, Capacity, NamedPolicy, SimConfig, Trace, AUTO_UNITS_PER_REPLICA};
+use super::{Baseline, NamedPolicy, SimConfig, Trace};
 use crate::error::Result;
 use crate::policy::{MetricSpec, MetricTarget, MetricTargetType, PolicySpec};
 use crate::quantity::Quantity;
@@ -225,10 +225,7 @@ pub fn sweep(
     }
     targets.sort_unstable();
     targets.dedup();
-    let capacity = match cfg.capacity {
-        Capacity::PerReplica(c) => c,
-        Capacity::Auto(_) => AUTO_UNITS_PER_REPLICA,
-    };
+    let capacity = cfg.capacity.per_replica();
     let mut frontiers: Vec<Frontier> = Vec::new();
     let mut oracle = None;
     for (i, &target) in targets.iter().enumerate() {

@@ -13,6 +13,7 @@ mod plot_frontier;
 mod runner;
 mod score;
 mod trace;
+mod tune;
 mod workload;
 
 pub use frontier::{
@@ -24,6 +25,7 @@ pub use plot_frontier::plot_frontiers;
 pub use runner::{needed, oracle, replay, Autoscaler, ForecastSetup, Replay, World};
 pub use score::{largest_rise, Rise, ScoreKeeper, Scorecard};
 pub use trace::Trace;
+pub use tune::{max_replays, score, tune, Score, Step, Tuned};
 pub use workload::Workload;
 
 use crate::decide::{ControllerConfig, Decision};
@@ -42,6 +44,20 @@ pub enum Capacity {
     /// Rescale the trace so that its 99th percentile needs this many replicas
     /// of 100 load units each: targets then read as percent of a replica.
     Auto(u32),
+    /// Multiply the trace by this factor, one replica serving 100 units: the
+    /// factor `Auto` chose on another part of the trace (`tune` sizes it on the
+    /// history and replays the held-out part with the same replica).
+    Rescaled(f64),
+}
+
+impl Capacity {
+    /// Load units one replica serves in the replay (targets in percent of it).
+    pub fn per_replica(&self) -> f64 {
+        match self {
+            Capacity::PerReplica(c) => *c,
+            Capacity::Auto(_) | Capacity::Rescaled(_) => AUTO_UNITS_PER_REPLICA,
+        }
+    }
 }
 
 /// Units one replica serves under `Capacity::Auto`.
@@ -117,13 +133,14 @@ impl SimConfig {
     /// Every setting in its range, or an error naming the first one that is not.
     pub fn check(&self) -> Result<()> {
         let bad = |what: &str, why: String| Err(Error::Input(format!("{what}: {why}")));
-        if let Capacity::PerReplica(c) = self.capacity {
-            if !(c.is_finite() && c > 0.0) {
+        match self.capacity {
+            Capacity::PerReplica(c) | Capacity::Rescaled(c) if !(c.is_finite() && c > 0.0) => {
                 return bad(
                     "capacity per replica",
                     format!("{c}: must be a positive number"),
                 );
             }
+            _ => {}
         }
         for (what, v, least) in [
             ("pod start-up", self.pod_startup_s, 0),
@@ -196,6 +213,7 @@ pub fn run(
     cfg.check()?;
     let (trace, capacity, scale) = match cfg.capacity {
         Capacity::PerReplica(c) => (trace, c, 1.0),
+        Capacity::Rescaled(k) => (trace.scaled(k), AUTO_UNITS_PER_REPLICA, k),
         Capacity::Auto(n) => {
             let p99 = trace.quantile(0.99);
             if p99 <= 0.0 {

@@ -205,6 +205,28 @@ impl Trace {
         )
     }
 
+    /// The trace before and from `fraction` of its samples (`--from-fraction`,
+    /// `tune --fraction`); each part needs two samples at least.
+    pub fn split(&self, fraction: f64) -> Result<(Trace, Trace)> {
+        let n = self.values.len();
+        let cut = ((n as f64) * fraction) as usize;
+        if !(fraction > 0.0 && fraction < 1.0) || cut < 2 || n - cut < 2 {
+            return Err(Error::Input(format!(
+                "{}: a split at {fraction} of {n} samples leaves {} before and {} after; \
+                 each part needs at least 2",
+                self.name,
+                cut.min(n),
+                n.saturating_sub(cut)
+            )));
+        }
+        let head = Trace::new(
+            self.name.clone(),
+            self.ts[..cut].to_vec(),
+            self.values[..cut].to_vec(),
+        )?;
+        Ok((head, self.tail(cut)?))
+    }
+
     /// The `q` quantile (0..=1) of the values.
     pub fn quantile(&self, q: f64) -> f64 {
         let mut v = self.values.clone();

@@ -1,0 +1,287 @@
+//! `scalepilot tune`: the cheapest policy that would have kept a history
+//! within an under-provisioning budget. Coordinate descent over the policy's
+//! knobs (target, tolerances, scale-down window and rate, the forecast's
+//! target relaxation), each replayed through the real decision chain on the
+//! history alone: fixed knob order, fixed value lists, ties kept, so the same
+//! inputs always give the same policy.
+
+use serde::Serialize;
+
+use super::{retarget, NamedPolicy, SimConfig, Trace};
+use crate::error::{Error, Result};
+use crate::policy::{
+    Behavior, PolicySpec, ScalingPolicyRule, ScalingPolicyType, ScalingRules, SelectPolicy,
+};
+use crate::quantity::Quantity;
+
+/// One knob: its name, the values tried, and how a value is set.
+struct Knob {
+    name: &'static str,
+    values: Vec<f64>,
+    set: fn(&mut PolicySpec, f64, f64),
+    /// Only for policies that forecast.
+    forecast_only: bool,
+}
+
+fn rules(spec: &mut PolicySpec, up: bool) -> &mut ScalingRules {
+    let b = spec.behavior.get_or_insert_with(Behavior::default);
+    let r = if up {
+        &mut b.scale_up
+    } else {
+        &mut b.scale_down
+    };
+    r.get_or_insert_with(ScalingRules::default)
+}
+
+fn knobs() -> Vec<Knob> {
+    vec![
+        Knob {
+            name: "target %",
+            values: (8..=19).map(|i| f64::from(i * 5)).collect(),
+            set: |s, v, capacity| *s = retarget(s, v as i32, capacity),
+            forecast_only: false,
+        },
+        Knob {
+            name: "scaleUp.tolerance",
+            values: vec![0.0, 0.02, 0.05, 0.1],
+            set: |s, v, _| {
+                rules(s, true).tolerance = Some(Quantity::from_milli((v * 1000.0) as i64))
+            },
+            forecast_only: false,
+        },
+        Knob {
+            name: "scaleDown.tolerance",
+            values: vec![0.0, 0.05, 0.1, 0.2],
+            set: |s, v, _| {
+                rules(s, false).tolerance = Some(Quantity::from_milli((v * 1000.0) as i64))
+            },
+            forecast_only: false,
+        },
+        Knob {
+            name: "scaleDown.stabilizationWindowSeconds",
+            values: vec![0.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0],
+            set: |s, v, _| rules(s, false).stabilization_window_seconds = Some(v as i32),
+            forecast_only: false,
+        },
+        Knob {
+            name: "scaleDown % per minute",
+            values: vec![5.0, 10.0, 25.0, 50.0, 100.0],
+            set: |s, v, _| {
+                let r = rules(s, false);
+                r.select_policy = Some(SelectPolicy::Max);
+                r.policies = Some(vec![ScalingPolicyRule {
+                    policy_type: ScalingPolicyType::Percent,
+                    value: v as i32,
+                    period_seconds: 60,
+                }]);
+            },
+            forecast_only: false,
+        },
+        Knob {
+            name: "forecast.relaxTargetsPercent",
+            values: vec![0.0, 5.0, 10.0, 15.0, 20.0, 30.0],
+            set: |s, v, _| {
+                if let Some(f) = s.forecast.as_mut() {
+                    f.relax_targets_percent = Some(v);
+                }
+            },
+            forecast_only: true,
+        },
+    ]
+}
+
+/// Cost and under-provisioning of one replay.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Score {
+    pub replica_hours: f64,
+    pub under_provisioned_pct: f64,
+}
+
+impl Score {
+    /// Within budget beats over it; within budget, cheaper wins; over it,
+    /// less often short wins. Equal is not better (the earlier value stays).
+    fn better_than(&self, other: &Score, budget_pct: f64) -> bool {
+        let (a, b) = (
+            self.under_provisioned_pct <= budget_pct,
+            other.under_provisioned_pct <= budget_pct,
+        );
+        match (a, b) {
+            (true, false) => true,
+            (false, true) => false,
+            (true, true) => {
+                (self.replica_hours, self.under_provisioned_pct)
+                    < (other.replica_hours, other.under_provisioned_pct)
+            }
+            (false, false) => {
+                (self.under_provisioned_pct, self.replica_hours)
+                    < (other.under_provisioned_pct, other.replica_hours)
+            }
+        }
+    }
+}
+
+/// One accepted change of the descent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub knob: &'static str,
+    pub value: f64,
+    pub score: Score,
+}
+
+/// What the descent found.
+#[derive(Clone, Debug)]
+pub struct Tuned {
+    pub spec: PolicySpec,
+    pub base: Score,
+    pub best: Score,
+    pub within_budget: bool,
+    pub steps: Vec<Step>,
+    pub replays: usize,
+}
+
+/// At most this many passes over the knobs.
+const MAX_PASSES: usize = 3;
+
+/// The replays one descent makes at most, for a progress bar.
+pub fn max_replays(base: &NamedPolicy) -> usize {
+    let per_pass: usize = knobs()
+        .iter()
+        .filter(|k| !k.forecast_only || base.spec.forecast.is_some())
+        .map(|k| k.values.len())
+        .sum();
+    1 + MAX_PASSES * per_pass
+}
+
+/// Replays `policy` alone over `trace`.
+pub fn score(trace: &Trace, policy: &NamedPolicy, cfg: &SimConfig) -> Result<Score> {
+    let solo = SimConfig {
+        baselines: Vec::new(),
+        ..cfg.clone()
+    };
+    let outcome = super::run(
+        trace.clone(),
+        std::slice::from_ref(policy),
+        &solo,
+        |_, _, _| {},
+    )?;
+    let card = outcome
+        .scorecards()
+        .first()
+        .map(|c| (c.replica_hours, c.under_provisioned_pct))
+        .ok_or_else(|| Error::Input("tune: the replay produced no scorecard".into()))?;
+    Ok(Score {
+        replica_hours: card.0,
+        under_provisioned_pct: card.1,
+    })
+}
+
+/// The cheapest variant of `base` found whose τU over `trace` is at most
+/// `budget_pct` (or, when none is, the least often short); `done()` after
+/// each replay.
+pub fn tune(
+    trace: &Trace,
+    base: &NamedPolicy,
+    cfg: &SimConfig,
+    budget_pct: f64,
+    mut done: impl FnMut(),
+) -> Result<Tuned> {
+    let capacity = cfg.capacity.per_replica();
+    let base_score = score(trace, base, cfg)?;
+    done();
+    let mut best = (base.spec.clone(), base_score);
+    let mut steps = Vec::new();
+    let mut replays = 1;
+    for _ in 0..MAX_PASSES {
+        let mut changed = false;
+        for knob in knobs() {
+            if knob.forecast_only && base.spec.forecast.is_none() {
+                continue;
+            }
+            for &v in &knob.values {
+                let mut spec = best.0.clone();
+                (knob.set)(&mut spec, v, capacity);
+                if spec == best.0 {
+                    done();
+                    continue;
+                }
+                let candidate = NamedPolicy {
+                    spec,
+                    ..base.clone()
+                };
+                let s = score(trace, &candidate, cfg)?;
+                replays += 1;
+                done();
+                if s.better_than(&best.1, budget_pct) {
+                    best = (candidate.spec, s);
+                    steps.push(Step {
+                        knob: knob.name,
+                        value: v,
+                        score: s,
+                    });
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    Ok(Tuned {
+        within_budget: best.1.under_provisioned_pct <= budget_pct,
+        spec: best.0,
+        base: base_score,
+        best: best.1,
+        steps,
+        replays,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(cost: f64, under: f64) -> Score {
+        Score {
+            replica_hours: cost,
+            under_provisioned_pct: under,
+        }
+    }
+
+    #[test]
+    fn within_budget_then_cheaper_then_less_short() {
+        let budget = 1.0;
+        assert!(s(900.0, 0.5).better_than(&s(800.0, 1.5), budget));
+        assert!(s(800.0, 0.9).better_than(&s(900.0, 0.1), budget));
+        assert!(s(990.0, 1.2).better_than(&s(800.0, 3.0), budget));
+        assert!(
+            !s(800.0, 0.5).better_than(&s(800.0, 0.5), budget),
+            "ties keep the first"
+        );
+        assert!(
+            s(800.0, 1.0).better_than(&s(800.0, 1.01), budget),
+            "the budget is inclusive"
+        );
+    }
+
+    #[test]
+    fn knobs_set_what_they_name() {
+        let mut spec: PolicySpec = serde_yaml::from_str(
+            "maxReplicas: 10\nmetrics:\n  - type: External\n    external: {metric: {name: load}, target: {type: AverageValue, averageValue: \"80\"}}\n",
+        )
+        .unwrap();
+        for k in knobs() {
+            (k.set)(&mut spec, k.values[1], 100.0);
+        }
+        let down = spec.behavior.as_ref().unwrap().scale_down.as_ref().unwrap();
+        assert_eq!(down.stabilization_window_seconds, Some(30));
+        assert_eq!(down.tolerance.as_ref().map(Quantity::milli), Some(50));
+        assert_eq!(down.policies.as_ref().unwrap()[0].value, 10);
+        let up = spec.behavior.as_ref().unwrap().scale_up.as_ref().unwrap();
+        assert_eq!(up.tolerance.as_ref().map(Quantity::milli), Some(20));
+        let t = &spec.metrics[0].external.as_ref().unwrap().target;
+        assert_eq!(t.average_value.as_ref().map(Quantity::milli), Some(45_000));
+        assert!(spec.forecast.is_none(), "no forecast is invented");
+    }
+}
