@@ -11,7 +11,7 @@ mod error;
 mod feed;
 mod forecast;
 pub mod history;
-mod leader;
+pub mod leader;
 mod objects;
 mod policies;
 mod telemetry;

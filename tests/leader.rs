@@ -1,0 +1,149 @@
+//! Lease leader election (`controller::leader`) against the test API server,
+//! through the real `kube::Client`, with short timings: one leader of two
+//! candidates, a standby that waits out a foreign holder's lease by its own
+//! clock, release on shutdown, and a leader that stops leading when it cannot
+//! renew within the renew deadline.
+
+#[path = "support/apiserver.rs"]
+mod apiserver;
+
+use std::time::{Duration, Instant};
+
+use apiserver::TestApiServer;
+use scalepilot::controller::leader::{self, Leadership, LeaseConfig};
+use serde_json::json;
+use tokio::sync::watch;
+
+const LEASE: &str = "scalepilot-leader";
+
+fn cfg(identity: &str) -> LeaseConfig {
+    LeaseConfig {
+        name: LEASE.into(),
+        namespace: "default".into(),
+        identity: identity.into(),
+        lease_duration: Duration::from_secs(3),
+        renew_deadline: Duration::from_secs(2),
+        retry_period: Duration::from_millis(200),
+    }
+}
+
+fn client(server: &TestApiServer) -> kube::Client {
+    kube::Client::try_from(server.kube_config()).unwrap()
+}
+
+fn holder(server: &TestApiServer) -> Option<String> {
+    server
+        .get("coordination.k8s.io/v1", "Lease", "default", LEASE)
+        .and_then(|l| l["spec"]["holderIdentity"].as_str().map(String::from))
+}
+
+/// Waits until `cond` holds, up to `limit`; how long it took.
+async fn until(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+struct Candidate {
+    leadership: Leadership,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn candidate(server: &TestApiServer, identity: &str) -> Candidate {
+    let (stop, rx) = watch::channel(false);
+    let (leadership, task) = leader::spawn(client(server), cfg(identity), rx);
+    Candidate {
+        leadership,
+        stop,
+        task,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_of_two_leads_and_the_other_takes_over_at_once_on_release() {
+    let server = TestApiServer::start();
+    let a = candidate(&server, "a");
+    until(Duration::from_secs(5), || a.leadership.is_leader())
+        .await
+        .expect("a alone becomes leader");
+    let b = candidate(&server, "b");
+    // For several lease durations, a renews and b never leads.
+    let both = until(Duration::from_secs(7), || {
+        b.leadership.is_leader() || !a.leadership.is_leader()
+    })
+    .await;
+    assert_eq!(both, None, "b led (or a lost) while a renewed");
+    assert_eq!(holder(&server).as_deref(), Some("a"));
+    // a shuts down: it releases the lease, and b leads well within a lease duration.
+    a.stop.send_replace(true);
+    a.task.await.unwrap();
+    assert!(!a.leadership.is_leader(), "a released: it does not lead");
+    let took = until(Duration::from_secs(5), || b.leadership.is_leader())
+        .await
+        .expect("b takes over");
+    assert!(
+        took < Duration::from_secs(3),
+        "took {took:?}: the release was not used"
+    );
+    assert_eq!(holder(&server).as_deref(), Some("b"));
+    b.stop.send_replace(true);
+    b.task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_holder_is_waited_out_for_its_lease_duration_by_our_clock() {
+    let server = TestApiServer::start();
+    // Held by a replica that is gone; its renewTime is far in the past. That
+    // clock is not ours: we wait a full lease (4 s) from when we saw it.
+    server.put(json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": LEASE, "namespace": "default"},
+        "spec": {"holderIdentity": "gone", "leaseDurationSeconds": 4,
+                 "renewTime": "2020-01-01T00:00:00.000000Z", "leaseTransitions": 3}
+    }));
+    let c = candidate(&server, "c");
+    let took = until(Duration::from_secs(10), || c.leadership.is_leader())
+        .await
+        .expect("c takes the abandoned lease");
+    assert!(
+        took >= Duration::from_millis(3800),
+        "took {took:?}: the holder's lease of 4 s was not waited out"
+    );
+    let lease = server
+        .get("coordination.k8s.io/v1", "Lease", "default", LEASE)
+        .unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "c");
+    assert_eq!(lease["spec"]["leaseTransitions"], 4, "{lease}");
+    c.stop.send_replace(true);
+    c.task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_cannot_renew_stops_leading_within_the_renew_deadline() {
+    let server = TestApiServer::start();
+    let a = candidate(&server, "a");
+    until(Duration::from_secs(5), || a.leadership.is_leader())
+        .await
+        .expect("a becomes leader");
+    // Every Lease request now fails.
+    let path = format!("/leases/{LEASE}");
+    server.fail_next("GET", &path, 500, 1000);
+    server.fail_next("PUT", &path, 500, 1000);
+    let lost = until(Duration::from_secs(5), || !a.leadership.is_leader())
+        .await
+        .expect("a stops leading");
+    // It must stop before its lease (3 s) could expire and another take over.
+    assert!(
+        lost < Duration::from_secs(3),
+        "lost after {lost:?}: not within the renew deadline of 2 s"
+    );
+    a.stop.send_replace(true);
+    a.task.await.unwrap();
+}
