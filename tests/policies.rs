@@ -105,6 +105,36 @@ fn scale_to_zero_needs_an_object_or_external_metric() {
         .contains("at least one Object or External metric"));
     write(&dir, "ext.yaml", &format!("{base}  - {{type: External, external: {{metric: {{name: q}}, target: {{type: Value, value: '10'}}}}}}\n"));
     assert!(load_paths(&[dir.join("ext.yaml")]).problems.is_empty());
+    // activation: only with minReplicas 0, a threshold ≥ 0, a cooldown up to a day.
+    let ext =
+        "  - {type: External, external: {metric: {name: q}, target: {type: Value, value: '10'}}}\n";
+    write(
+        &dir,
+        "act.yaml",
+        &format!("{base}{ext}  activation: {{threshold: '5', cooldownSeconds: 60}}\n"),
+    );
+    assert!(load_paths(&[dir.join("act.yaml")]).problems.is_empty());
+    let bad = base.replace("minReplicas: 0", "minReplicas: 1");
+    write(
+        &dir,
+        "bad.yaml",
+        &format!("{bad}{ext}  activation: {{threshold: '-1', cooldownSeconds: 100000}}\n"),
+    );
+    let p: Vec<String> = load_paths(&[dir.join("bad.yaml")])
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert!(
+        p[0].contains("spec.activation: Forbidden") && p[0].contains("minReplicas: 0"),
+        "{p:?}"
+    );
+    assert!(p[1].contains("spec.activation.threshold"), "{p:?}");
+    assert!(
+        p[2].contains("spec.activation.cooldownSeconds: Invalid value: 100000"),
+        "{p:?}"
+    );
 }
 
 #[test]

@@ -40,6 +40,10 @@ pub struct History {
     /// Pods removed by past scale-downs (absolute change).
     #[serde(default)]
     pub scale_down_events: Vec<TimedReplicas>,
+    /// When the target was last active (`activation`: a metric above its
+    /// threshold); it scales to zero a cooldown after this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active: Option<Time>,
 }
 
 impl History {

@@ -6,6 +6,7 @@
 //! May import `policy`, `quantity` and std/serde/chrono; never `kube` or
 //! `rdkafka`, and never the wall clock.
 
+mod activation;
 mod calculator;
 mod error;
 mod explain;
@@ -320,10 +321,15 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
         }),
         ex.condition(LIMITED, limited, reason, || message.into()),
     ];
+    let mut desired = normalized.desired;
+    if let Some((n, step)) = activation::activate(input, desired, &mut history, ex) {
+        decision.steps.push(step);
+        desired = n;
+    }
     finish(
         decision,
         ex,
-        normalized.desired,
+        desired,
         behavior.as_ref(),
         history,
         now,

@@ -934,6 +934,7 @@ fn a_now_at_the_ends_of_time_decides_without_panicking() {
                 recommendations: Some(events.clone()),
                 scale_up_events: events.clone(),
                 scale_down_events: events,
+                last_active: None,
             };
             let input = DecisionInput {
                 now,
@@ -951,4 +952,63 @@ fn a_now_at_the_ends_of_time_decides_without_panicking() {
             assert!(d.desired_replicas >= 3, "{policy} at {now}: {d:?}");
         }
     }
+}
+
+const QUEUE_TO_ZERO: &str = "{minReplicas: 0, maxReplicas: 10, activation: {threshold: '5', cooldownSeconds: 300}, metrics: [{type: External, external: {metric: {name: queue}, target: {type: AverageValue, averageValue: '10'}}}]}";
+
+fn at_zero(queue: i64) -> Case {
+    let mut c = case(QUEUE_TO_ZERO, 0);
+    c.obs = vec![external("queue", &[queue])];
+    c
+}
+
+#[test]
+fn activation_wakes_from_zero_above_the_threshold_only() {
+    let d = at_zero(5_000).run();
+    assert_eq!(d.desired_replicas, 0, "5 is not above the threshold 5");
+    assert_eq!(d.steps.last().unwrap().reason, "Inactive");
+    let d = at_zero(6_000).run();
+    assert_eq!(d.desired_replicas, 1);
+    assert_eq!(d.steps.last().unwrap().reason, "Activated");
+    assert_eq!(d.history.last_active, Some(t(0)));
+    // Well above: the chain's own count (rate-limited from zero) stands.
+    assert_eq!(at_zero(35_000).desired(), 4);
+}
+
+#[test]
+fn activation_goes_to_zero_only_after_the_cooldown() {
+    let mut c = case(QUEUE_TO_ZERO, 2);
+    c.obs = vec![external("queue", &[0])];
+    c.history.last_active = Some(t(-299));
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 1, "cooling down: at least one replica");
+    assert_eq!(d.steps.last().unwrap().reason, "CoolingDown");
+    c.history.last_active = Some(t(-300));
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 0);
+    assert_eq!(d.steps.last().unwrap().reason, "CooledDown");
+    // No recorded activity (a fresh controller): the cooldown starts now.
+    c.history.last_active = None;
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 1);
+    assert_eq!(d.history.last_active, Some(t(0)));
+    // Active and scaled: the chain decides, and the time is recorded.
+    c.obs = vec![external("queue", &[45_000])];
+    c.history.last_active = Some(t(-1000));
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 4);
+    assert_eq!(d.steps.last().unwrap().reason, "Active");
+    assert_eq!(d.history.last_active, Some(t(0)));
+}
+
+#[test]
+fn without_activation_a_zero_minimum_keeps_the_hpa_arithmetic() {
+    let mut c = case(
+        &QUEUE_TO_ZERO.replace("activation: {threshold: '5', cooldownSeconds: 300}, ", ""),
+        0,
+    );
+    c.obs = vec![external("queue", &[1])];
+    let d = c.run();
+    assert!(d.steps.iter().all(|s| s.step != "activation"));
+    assert_eq!(d.history.last_active, None);
 }

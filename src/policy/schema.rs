@@ -118,6 +118,40 @@ pub struct PolicySpec {
     /// Scale ahead of predictable load with a trained model (scalepilot extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<ForecastSpec>,
+    /// Scale to zero and back, as KEDA does (needs `minReplicas: 0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<ActivationSpec>,
+}
+
+/// KEDA's scale to zero: with `minReplicas: 0`, the target is active while
+/// any Object or External metric's value is above `threshold` (KEDA's
+/// `activationThreshold`); from zero it goes to at least one replica as soon
+/// as it is active, and back to zero once it has been inactive for
+/// `cooldownSeconds` (KEDA's `cooldownPeriod`). While active and scaled, the
+/// chain sizes it as usual with at least one replica.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActivationSpec {
+    /// Default 0: any load activates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Quantity>,
+    /// Default 300, as KEDA's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown_seconds: Option<i32>,
+}
+
+/// KEDA's default `cooldownPeriod`.
+pub const DEFAULT_ACTIVATION_COOLDOWN_S: i32 = 300;
+
+impl ActivationSpec {
+    pub fn threshold_milli(&self) -> i64 {
+        self.threshold.as_ref().map_or(0, Quantity::milli)
+    }
+
+    pub fn cooldown_s(&self) -> i32 {
+        self.cooldown_seconds
+            .unwrap_or(DEFAULT_ACTIVATION_COOLDOWN_S)
+    }
 }
 
 /// A policy's forecast: which model, how far ahead, how it combines with the

@@ -57,6 +57,28 @@ pub fn validate_spec(spec: &PolicySpec, prefix: &str, require_target: bool) -> V
             "Forbidden: must specify at least one Object or External metric to support scaling to zero replicas",
         );
     }
+    if let Some(a) = &spec.activation {
+        let path = format!("{prefix}.activation");
+        if min != 0 {
+            out.add(
+                path.clone(),
+                format!("Forbidden: activation scales to zero and back; it needs `minReplicas: 0` (is {min})"),
+            );
+        }
+        if a.threshold_milli() < 0 {
+            out.add(
+                format!("{path}.threshold"),
+                "Invalid value: must be 0 or more",
+            );
+        }
+        let c = a.cooldown_s();
+        if !(0..=86_400).contains(&c) {
+            out.add(
+                format!("{path}.cooldownSeconds"),
+                format!("Invalid value: {c}: must be between 0 and 86400 seconds"),
+            );
+        }
+    }
     let max = spec.max_replicas;
     if max <= 0 {
         out.add(

@@ -446,3 +446,41 @@ fn a_model_whose_training_data_had_no_daily_cycle_is_never_acted_on() {
         "the policy is the reactive one"
     );
 }
+
+#[test]
+fn scale_to_zero_saves_the_idle_hours_and_load_at_zero_waits_for_the_first_pod() {
+    // 50 units for an hour, nothing for two, 50 again for an hour (step).
+    let trace = flat(&[(0, 50.0), (3600, 0.0), (10_800, 50.0), (14_400, 50.0)]);
+    let mut c = cfg(100.0);
+    c.interpolation = Interpolation::Step;
+    c.baselines = Vec::new();
+    let to_zero = STREAM.replace(
+        "minReplicas: 1",
+        "minReplicas: 0, activation: {cooldownSeconds: 300}",
+    );
+    let mut zero_at = None;
+    let out = run(
+        trace,
+        &[policy("zero", &to_zero), policy("one", STREAM)],
+        &c,
+        |name, t, d| {
+            if name == "zero" && d.desired_replicas == 0 && zero_at.is_none() {
+                zero_at = Some(t);
+            }
+        },
+    )
+    .unwrap();
+    let (zero, one) = (&out.replays[0].score, &out.replays[1].score);
+    // Idle from 3600 (seen 10 s later); zero after the 300 s cooldown.
+    let z = zero_at.expect("it reaches zero");
+    assert!((3900..=3920).contains(&z), "zero at {z}");
+    // At zero for the rest of the idle time: two hours less about 5 minutes.
+    let saved = one.replica_hours - zero.replica_hours;
+    assert!((1.85..1.95).contains(&saved), "saved {saved} replica-h");
+    // The load that returns at 10 800 is unserved until the first pod is
+    // ready: the 10 s metric delay, the tick then due and 30 s of start-up,
+    // out of 18 000 s (the last sample holds for the trace's 3600 s step).
+    let short_s = zero.under_provisioned_pct / 100.0 * 18_000.0;
+    assert!((39.9..=45.1).contains(&short_s), "short {short_s} s");
+    assert_eq!(one.under_provisioned_pct, 0.0);
+}
