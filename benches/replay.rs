@@ -75,6 +75,7 @@ fn bench(c: &mut Criterion) {
         raw_recommendation: None,
         explain: false,
         forecast: None,
+        burst: Vec::new(),
     };
     let mut history = History::default();
     c.bench_function("decide_external", |b| {

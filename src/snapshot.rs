@@ -280,6 +280,7 @@ impl Snapshot {
             raw_recommendation: self.raw_recommendation,
             explain: true,
             forecast: None,
+            burst: Vec::new(),
         })
     }
 

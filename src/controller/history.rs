@@ -63,6 +63,7 @@ pub fn compact(history: &History, now: Time) -> History {
         scale_up_events: events(&history.scale_up_events),
         scale_down_events: events(&history.scale_down_events),
         last_active: history.last_active,
+        last_burst: history.last_burst,
     }
 }
 
@@ -121,6 +122,7 @@ pub fn merge(ours: &History, theirs: &History, now: Time) -> History {
             scale_up_events: union(&ours.scale_up_events, &theirs.scale_up_events),
             scale_down_events: union(&ours.scale_down_events, &theirs.scale_down_events),
             last_active: ours.last_active.max(theirs.last_active),
+            last_burst: ours.last_burst.max(theirs.last_burst),
         },
         now,
     )
@@ -189,7 +191,7 @@ mod tests {
             recommendations: Some(vec![rec(0, 3), rec(10, 5)]),
             scale_up_events: vec![rec(10, 2)],
             scale_down_events: Vec::new(),
-            last_active: None,
+            ..History::default()
         };
         let text = encode(&h, t(20));
         assert_eq!(decode(&text).unwrap(), h);

@@ -256,6 +256,11 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                 selector: selector.as_deref(),
             };
             let observed = registry.observe(&target, &policy.spec, now).await;
+            let burst = registry
+                .observe_refreshed(&target, &policy.spec.burst_metrics(), now)
+                .into_iter()
+                .map(|o| o.observation)
+                .collect();
             note_missing(&metrics, key, &observed, &mut missing);
             let gathered = tick::Gathered {
                 key,
@@ -265,6 +270,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                 deployment: &deployment,
                 pods,
                 observed,
+                burst,
                 hpa: hpa.clone(),
             };
             let ctx = tick::TickContext {

@@ -73,6 +73,8 @@ pub struct Gathered<'a> {
     pub pods: Vec<crate::decide::Pod>,
     /// Each metric of the policy as its source observed it.
     pub observed: Vec<crate::sources::Observed>,
+    /// Burst mode: the policy's stream metrics over the short window.
+    pub burst: Vec<crate::decide::Observation>,
     pub hpa: Option<String>,
 }
 
@@ -153,6 +155,7 @@ pub async fn tick(
             raw_recommendation: None,
             explain: true,
             forecast: forecast.clone(),
+            burst: g.burst.clone(),
         };
         let t = Instant::now();
         let d = decide(&input, before.clone());

@@ -44,6 +44,10 @@ pub struct History {
     /// threshold); it scales to zero a cooldown after this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_active: Option<Time>,
+    /// When burst mode last saw a burst; it holds scale-downs for the stable
+    /// window after this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_burst: Option<Time>,
 }
 
 impl History {

@@ -139,6 +139,8 @@ pub struct DecisionInput<'a> {
     pub explain: bool,
     /// The policy's metrics as a model forecasts them at its horizon.
     pub forecast: Option<Forecast>,
+    /// Burst mode: the policy's metrics over the short window (empty without `burst`).
+    pub burst: Vec<Observation>,
 }
 
 /// A forecast, as observations of the policy's metrics at the horizon.

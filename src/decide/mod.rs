@@ -7,6 +7,7 @@
 //! `rdkafka`, and never the wall clock.
 
 mod activation;
+mod burst;
 mod calculator;
 mod error;
 mod explain;
@@ -322,6 +323,10 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
         ex.condition(LIMITED, limited, reason, || message.into()),
     ];
     let mut desired = normalized.desired;
+    if let Some((n, step)) = burst::burst(input, desired, tolerances, &mut history, ex) {
+        decision.steps.push(step);
+        desired = n;
+    }
     if let Some((n, step)) = activation::activate(input, desired, &mut history, ex) {
         decision.steps.push(step);
         desired = n;

@@ -29,6 +29,7 @@ struct Case {
     history: History,
     controller: ControllerConfig,
     forecast: Option<Forecast>,
+    burst: Vec<Observation>,
 }
 
 fn case(policy: &str, current: i32) -> Case {
@@ -45,6 +46,7 @@ fn case(policy: &str, current: i32) -> Case {
         },
         controller: ControllerConfig::default(),
         forecast: None,
+        burst: Vec::new(),
     }
 }
 
@@ -137,6 +139,7 @@ impl Case {
             raw_recommendation: self.raw,
             explain: true,
             forecast: self.forecast.clone(),
+            burst: self.burst.clone(),
         };
         decide(&input, self.history.clone())
     }
@@ -934,7 +937,7 @@ fn a_now_at_the_ends_of_time_decides_without_panicking() {
                 recommendations: Some(events.clone()),
                 scale_up_events: events.clone(),
                 scale_down_events: events,
-                last_active: None,
+                ..History::default()
             };
             let input = DecisionInput {
                 now,
@@ -947,6 +950,7 @@ fn a_now_at_the_ends_of_time_decides_without_panicking() {
                 raw_recommendation: None,
                 explain: true,
                 forecast: None,
+                burst: Vec::new(),
             };
             let d = decide(&input, history);
             assert!(d.desired_replicas >= 3, "{policy} at {now}: {d:?}");
@@ -1011,4 +1015,40 @@ fn without_activation_a_zero_minimum_keeps_the_hpa_arithmetic() {
     let d = c.run();
     assert!(d.steps.iter().all(|s| s.step != "activation"));
     assert_eq!(d.history.last_active, None);
+}
+
+const BURSTY: &str = "{minReplicas: 1, maxReplicas: 50, burst: {window: 6s, threshold: 2, stableWindow: 60s}, metrics: [{type: External, external: {metric: {name: rps}, target: {type: AverageValue, averageValue: '10'}}, stream: {window: 60s, aggregate: rate}}], behavior: {scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 60}]}, scaleDown: {stabilizationWindowSeconds: 0}}}";
+
+fn bursty(stable: i64, short: i64) -> Case {
+    let mut c = case(BURSTY, 2);
+    c.obs = vec![external("rps", &[stable])];
+    c.burst = vec![external("rps", &[short])];
+    c
+}
+
+#[test]
+fn a_burst_scales_up_at_once_past_the_rate_limit() {
+    // The stable window asks for 3 (rate-limited to 2 + 1); the short one for 6 ≥ 2 × 2 ready.
+    let calm = bursty(30_000, 30_000).run();
+    assert_eq!(calm.desired_replicas, 3);
+    assert!(calm.steps.iter().all(|s| s.step != "burst"));
+    let d = bursty(30_000, 60_000).run();
+    assert_eq!(d.desired_replicas, 6);
+    let step = d.steps.iter().find(|s| s.step == "burst").unwrap();
+    assert_eq!(step.reason, "BurstScaleUp");
+    assert_eq!(d.history.last_burst, Some(t(0)));
+    // The threshold is on the count: 31 asks for 4 = 2 × 2 and bursts; 29 asks for 3 and does not.
+    assert_eq!(bursty(30_000, 31_000).run().history.last_burst, Some(t(0)));
+    assert_eq!(bursty(30_000, 29_000).run().history.last_burst, None);
+}
+
+#[test]
+fn no_scale_down_until_the_burst_is_over_for_the_stable_window() {
+    let mut c = bursty(5_000, 5_000);
+    c.history.last_burst = Some(t(-59));
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 2, "held");
+    assert_eq!(d.steps.last().unwrap().reason, "BurstHold");
+    c.history.last_burst = Some(t(-60));
+    assert_eq!(c.run().desired_replicas, 1, "the burst is over: down");
 }

@@ -50,8 +50,9 @@ pub fn plan_for(policies: &[ScalingPolicy]) -> Plan {
             continue;
         };
         plan.add(&target, None, default());
+        let burst = p.spec.burst_metrics();
         let mut by_metric: BTreeMap<&str, SeriesPlan> = BTreeMap::new();
-        for m in &p.spec.metrics {
+        for m in p.spec.metrics.iter().chain(&burst) {
             let (Some(st), Some(name)) = (&m.stream, stream_metric(m)) else {
                 continue;
             };
@@ -77,4 +78,39 @@ pub fn plan_for(policies: &[ScalingPolicy]) -> Plan {
         }
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_mode_adds_the_short_window_to_each_stream_metric() {
+        let p: ScalingPolicy = serde_yaml::from_str(
+            "apiVersion: scalepilot.io/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  target: {apiVersion: apps/v1, kind: Deployment, name: web}\n  maxReplicas: 9\n  burst: {window: 5s}\n  metrics:\n  - type: External\n    external: {metric: {name: rps}, target: {type: AverageValue, averageValue: '10'}}\n    stream: {window: 60s, slide: 10s, aggregate: rate}\n",
+        )
+        .unwrap();
+        let plan = plan_for(std::slice::from_ref(&p));
+        let windows = &plan.get("shop/web", "rps").unwrap().windows;
+        assert_eq!(
+            windows,
+            &vec![
+                WindowSpec {
+                    size_ms: 60_000,
+                    slide_ms: 10_000
+                },
+                WindowSpec::tumbling(5_000)
+            ],
+        );
+        let mut calm = p;
+        calm.spec.burst = None;
+        assert_eq!(
+            plan_for(&[calm])
+                .get("shop/web", "rps")
+                .unwrap()
+                .windows
+                .len(),
+            1
+        );
+    }
 }

@@ -121,6 +121,67 @@ pub struct PolicySpec {
     /// Scale to zero and back, as KEDA does (needs `minReplicas: 0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation: Option<ActivationSpec>,
+    /// Knative-style burst mode: a short window beside the stable one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<BurstSpec>,
+}
+
+/// Burst mode, as Knative's panic mode: the policy's stream metrics are also
+/// read over a short `window`; when the replicas they ask for reach
+/// `threshold` times the ready replicas, the target scales up to that at once
+/// (past the scale-up rate limits) and makes no scale-down until no burst
+/// has been seen for `stableWindow`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BurstSpec {
+    /// Default `6s` (Knative: 10 % of the 60 s stable window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// Default 2.0 (Knative's panic threshold, 200 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Default `60s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_window: Option<String>,
+}
+
+impl BurstSpec {
+    /// (short window, stable window) in milliseconds.
+    pub fn windows_ms(&self) -> Result<(i64, i64), crate::duration::DurationError> {
+        let short = crate::duration::parse_ms(self.window.as_deref().unwrap_or("6s"))?;
+        let stable = crate::duration::parse_ms(self.stable_window.as_deref().unwrap_or("60s"))?;
+        Ok((short, stable))
+    }
+
+    pub fn threshold(&self) -> f64 {
+        self.threshold.unwrap_or(2.0)
+    }
+}
+
+impl PolicySpec {
+    /// The stream metrics read over the burst window instead of their own
+    /// (tumbling): what burst mode sizes with. Empty without `burst`.
+    pub fn burst_metrics(&self) -> Vec<MetricSpec> {
+        let Some(window) = self
+            .burst
+            .as_ref()
+            .map(|b| b.window.clone().unwrap_or_else(|| "6s".into()))
+        else {
+            return Vec::new();
+        };
+        self.metrics
+            .iter()
+            .filter(|m| m.stream.is_some())
+            .map(|m| {
+                let mut m = m.clone();
+                if let Some(st) = m.stream.as_mut() {
+                    st.window = window.clone();
+                    st.slide = None;
+                }
+                m
+            })
+            .collect()
+    }
 }
 
 /// KEDA's scale to zero: with `minReplicas: 0`, the target is active while

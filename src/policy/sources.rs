@@ -140,6 +140,17 @@ pub fn source_problems(p: &LoadedPolicy, text: &str) -> Vec<Problem> {
             message: e.message,
         });
     }
+    if p.policy.spec.burst.is_some() && !p.policy.spec.metrics.iter().any(|m| m.stream.is_some()) {
+        let path = "spec.burst".to_string();
+        let (line, column) = doc.map_or((p.line, 1), |d| d.find(&path));
+        out.push(Problem {
+            file: p.file.clone(),
+            line,
+            column,
+            path,
+            message: "Forbidden: burst mode reads the policy's stream metrics over a short window; none of its metrics has a `stream:` block".into(),
+        });
+    }
     out
 }
 

@@ -79,6 +79,9 @@ pub fn validate_spec(spec: &PolicySpec, prefix: &str, require_target: bool) -> V
             );
         }
     }
+    if let Some(b) = &spec.burst {
+        check_burst(&mut out, b, &format!("{prefix}.burst"));
+    }
     let max = spec.max_replicas;
     if max <= 0 {
         out.add(
@@ -315,6 +318,33 @@ fn check_kafka_lag(out: &mut Issues, m: &MetricSpec, k: &crate::policy::KafkaLag
         out.add(
             format!("{}.external.target", path.trim_end_matches(".kafkaLag")),
             "Invalid value: a kafkaLag metric needs a positive averageValue (lag per replica) or value",
+        );
+    }
+}
+
+fn check_burst(out: &mut Issues, b: &crate::policy::BurstSpec, path: &str) {
+    match b.windows_ms() {
+        Err(e) => out.add(format!("{path}.window"), format!("Invalid value: {e}")),
+        Ok((short, stable)) => {
+            if short < 1000 || short >= stable {
+                out.add(
+                    format!("{path}.window"),
+                    format!("Invalid value: {short} ms: must be at least 1 s and shorter than stableWindow ({stable} ms)"),
+                );
+            }
+            if stable > 3_600_000 {
+                out.add(
+                    format!("{path}.stableWindow"),
+                    "Invalid value: must be at most 1h",
+                );
+            }
+        }
+    }
+    let t = b.threshold();
+    if !(t.is_finite() && (1.0..=100.0).contains(&t)) {
+        out.add(
+            format!("{path}.threshold"),
+            format!("Invalid value: {t}: must be from 1 to 100 (times the ready replicas)"),
         );
     }
 }

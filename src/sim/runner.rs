@@ -192,6 +192,12 @@ pub fn replay(
                         })
                     });
                     forecast_acting = forecast.as_ref().is_some_and(|f| !f.gated);
+                    // The simulator reads one delayed value per metric (it
+                    // does not model stream windows): burst mode sees it too.
+                    let burst = match a.spec.burst {
+                        Some(_) => observations.clone(),
+                        None => Vec::new(),
+                    };
                     let input = DecisionInput {
                         now: time(t),
                         policy: &a.spec,
@@ -203,6 +209,7 @@ pub fn replay(
                         raw_recommendation: None,
                         explain: world.explain,
                         forecast,
+                        burst,
                     };
                     let mut decision = decide(&input, std::mem::take(&mut history));
                     on_decision(t, &decision);

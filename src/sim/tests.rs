@@ -484,3 +484,40 @@ fn scale_to_zero_saves_the_idle_hours_and_load_at_zero_waits_for_the_first_pod()
     assert!((39.9..=45.1).contains(&short_s), "short {short_s} s");
     assert_eq!(one.under_provisioned_pct, 0.0);
 }
+
+#[test]
+fn burst_mode_meets_a_flash_crowd_the_rate_limit_would_hold_back() {
+    // 100 units, then 600 from t=600 for 40 minutes (capacity 100, target 80).
+    let trace = flat(&[(0, 100.0), (600, 600.0), (3000, 600.0)]);
+    let mut c = cfg(100.0);
+    c.interpolation = Interpolation::Step;
+    c.baselines = Vec::new();
+    let slow = STREAM.replace(
+        "behavior: {scaleDown:",
+        "behavior: {scaleUp: {policies: [{type: Pods, value: 1, periodSeconds: 60}]}, scaleDown:",
+    );
+    let burst = slow.replace("minReplicas: 1,", "minReplicas: 1, burst: {threshold: 2},");
+    let mut reasons = Vec::new();
+    let out = run(
+        trace,
+        &[policy("slow", &slow), policy("burst", &burst)],
+        &c,
+        |name, _, d| {
+            if name == "burst" {
+                reasons.extend(
+                    d.steps
+                        .iter()
+                        .filter(|s| s.step == "burst")
+                        .map(|s| s.reason),
+                );
+            }
+        },
+    )
+    .unwrap();
+    let (slow, burst) = (&out.replays[0].score, &out.replays[1].score);
+    // The slow policy adds one pod a minute from 2 (six cover the load); burst goes at once.
+    assert!(slow.reaction_s.unwrap() > 180, "{slow:?}");
+    assert_eq!(burst.reaction_s, Some(40), "{burst:?}");
+    assert!(burst.under_provisioned_pct < slow.under_provisioned_pct / 5.0);
+    assert!(reasons.contains(&"BurstScaleUp"), "{reasons:?}");
+}

@@ -158,7 +158,18 @@ impl Registry {
                 s.refresh(target, mine).await;
             }
         }
-        spec.metrics
+        self.observe_refreshed(target, &spec.metrics, now)
+    }
+
+    /// Observes `metrics` from what their sources last refreshed (burst
+    /// mode's short-window copies of a policy's stream metrics).
+    pub fn observe_refreshed(
+        &self,
+        target: &Target<'_>,
+        metrics: &[MetricSpec],
+        now: Time,
+    ) -> Vec<Observed> {
+        metrics
             .iter()
             .map(|m| match source_of(m) {
                 Err(e) => Observed::missing(m, None, "no_source", e.message),
