@@ -80,10 +80,17 @@ async fn one_of_two_leads_and_the_other_takes_over_at_once_on_release() {
     .await;
     assert_eq!(both, None, "b led (or a lost) while a renewed");
     assert_eq!(holder(&server).as_deref(), Some("a"));
+    // A standby's leadership does not change while a renews: waiting on it waits.
+    let mut watching = b.leadership.clone();
+    let quiet = tokio::time::timeout(Duration::from_millis(800), watching.changed()).await;
+    assert!(quiet.is_err(), "changed() returned with no change");
     // a shuts down: it releases the lease, and b leads well within a lease duration.
     a.stop.send_replace(true);
     a.task.await.unwrap();
     assert!(!a.leadership.is_leader(), "a released: it does not lead");
+    tokio::time::timeout(Duration::from_secs(5), watching.changed())
+        .await
+        .expect("the standby is woken when it becomes leader");
     let took = until(Duration::from_secs(5), || b.leadership.is_leader())
         .await
         .expect("b takes over");

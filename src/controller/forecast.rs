@@ -77,6 +77,7 @@ impl ForecastState {
                 label,
                 gated: rf.gated(),
                 relax_targets_percent: rf.setup.relax_targets_percent,
+                horizon_s: a.due - a.from,
             },
             ahead,
         ))

@@ -154,4 +154,6 @@ pub struct Forecast {
     pub gated: bool,
     /// While the gate is open, every metric target is raised by this many percent.
     pub relax_targets_percent: f64,
+    /// How far ahead the forecast's peak reaches, seconds.
+    pub horizon_s: i64,
 }

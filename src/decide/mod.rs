@@ -129,6 +129,42 @@ fn forecast_step(
     }
 }
 
+/// In `both` mode, a scale-down while the gate trusts the forecast and its
+/// horizon covers the scale-down window: the step saying the window is not
+/// held (the forecast's upper bound, already in `raw`, keeps the capacity the
+/// window's peak needs). `None` otherwise, or when the forecast made no valid
+/// proposal.
+fn forecast_scale_down(
+    input: &DecisionInput,
+    decision: &Decision,
+    raw: i32,
+    window: chrono::Duration,
+) -> Option<Step> {
+    let f = input.forecast.as_ref()?;
+    let current = input.current_replicas;
+    let acted = decision
+        .steps
+        .last()
+        .is_some_and(|s| s.step == "forecast" && matches!(s.reason, "ForecastAhead" | "ReactiveHigher"));
+    if f.mode != crate::policy::ForecastMode::Both
+        || f.gated
+        || !acted
+        || raw >= current
+        || window <= chrono::Duration::zero()
+        || f.horizon_s < window.num_seconds()
+    {
+        return None;
+    }
+    Some(Explain(input.explain).step("forecast", raw, "ForecastScaleDown", || {
+        format!(
+            "{}: the trusted forecast covers the next {} s, so the {} s scale-down window is not held",
+            f.label,
+            f.horizon_s,
+            window.num_seconds()
+        )
+    }))
+}
+
 /// What the reasons say of relaxed targets.
 fn relaxed(f: &crate::decide::Forecast) -> String {
     if f.relax_targets_percent > 0.0 {
@@ -296,17 +332,30 @@ pub fn decide(input: &DecisionInput, mut history: History) -> Decision {
         now,
         ex,
     };
+    // The scale-down window, unless a trusted `both` forecast covers it.
+    let down_window = behavior
+        .as_ref()
+        .and_then(|b| b.scale_down.stabilization_window_s)
+        .map_or(input.controller.downscale_stabilization_window, |s| {
+            chrono::Duration::seconds(i64::from(s))
+        });
+    let down_window = match forecast_scale_down(input, &decision, raw, down_window) {
+        Some(step) => {
+            decision.steps.push(step);
+            chrono::Duration::zero()
+        }
+        None => down_window,
+    };
     let normalized = match &behavior {
-        Some(b) => normalize::with_behavior(
-            &start,
-            b,
-            input.controller.downscale_stabilization_window,
-            &mut history,
-        ),
+        Some(b) => {
+            let mut b = b.clone();
+            b.scale_down.stabilization_window_s = None;
+            normalize::with_behavior(&start, &b, down_window, &mut history)
+        }
         None => normalize::legacy(
             &start,
             &LegacyRules {
-                window: input.controller.downscale_stabilization_window,
+                window: down_window,
                 up_factor: input.controller.scale_up_limit_factor,
                 up_minimum: input.controller.scale_up_limit_minimum,
             },

@@ -876,6 +876,7 @@ fn forecast_case(gated: bool, relax: f64) -> Decision {
         label: "forecast peak 1800 within 300 s (m.json)".into(),
         gated,
         relax_targets_percent: relax,
+        horizon_s: 300,
     });
     c.run()
 }
@@ -1051,4 +1052,40 @@ fn no_scale_down_until_the_burst_is_over_for_the_stable_window() {
     assert_eq!(d.steps.last().unwrap().reason, "BurstHold");
     c.history.last_burst = Some(t(-60));
     assert_eq!(c.run().desired_replicas, 1, "the burst is over: down");
+}
+
+/// 10 replicas, a recommendation of 10 a minute ago, the load now worth 5 and
+/// the forecast's peak over the horizon worth 7.
+fn scale_down_case(mode: crate::policy::ForecastMode, gated: bool, horizon_s: i64) -> Decision {
+    let mut c = case("{maxReplicas: 50, metrics: [{type: External, external: {metric: {name: rps}, target: {type: AverageValue, averageValue: '100'}}}], behavior: {scaleDown: {stabilizationWindowSeconds: 300}}}", 10);
+    c.obs = vec![external("rps", &[500_000])];
+    c.history.recommendations = Some(vec![TimedReplicas {
+        time: t(-60),
+        replicas: 10,
+    }]);
+    c.forecast = Some(Forecast {
+        observations: vec![external("rps", &[700_000])],
+        mode,
+        label: "forecast peak 700 within 300 s (m.json)".into(),
+        gated,
+        relax_targets_percent: 0.0,
+        horizon_s,
+    });
+    c.run()
+}
+
+#[test]
+fn a_trusted_forecast_in_both_mode_scales_down_without_holding_the_window() {
+    use crate::policy::ForecastMode::{Both, Max};
+    let held = scale_down_case(Max, false, 300);
+    assert_eq!(held.desired_replicas, 10, "max mode holds the window's peak");
+    let d = scale_down_case(Both, false, 300);
+    assert_eq!(d.desired_replicas, 7, "down to what the forecast's peak needs, not the load's 5");
+    assert!(d.steps.iter().any(|s| s.reason == "ForecastScaleDown"), "{:?}", d.steps);
+    assert_eq!(scale_down_case(Both, true, 300).desired_replicas, 10, "gated: the window holds");
+    assert_eq!(
+        scale_down_case(Both, false, 120).desired_replicas,
+        10,
+        "a horizon shorter than the window does not cover it"
+    );
 }

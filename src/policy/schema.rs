@@ -253,6 +253,11 @@ pub enum ForecastMode {
     Max,
     /// The forecast's proposal alone (the behavior chain still applies).
     Predictive,
+    /// As `max` on the way up; on the way down, while the accuracy gate
+    /// trusts the forecast and its horizon covers the scale-down window, the
+    /// window is not held: the forecast's upper bound already keeps the
+    /// capacity the next window's peak needs (the rate limits still apply).
+    Both,
     /// Ignore the forecast.
     Off,
 }

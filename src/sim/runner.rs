@@ -189,6 +189,7 @@ pub fn replay(
                             label,
                             gated: rf.gated() && !*perfect,
                             relax_targets_percent: rf.setup.relax_targets_percent,
+                            horizon_s: horizon,
                         })
                     });
                     forecast_acting = forecast.as_ref().is_some_and(|f| !f.gated);
