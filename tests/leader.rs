@@ -154,3 +154,27 @@ async fn a_leader_that_cannot_renew_stops_leading_within_the_renew_deadline() {
     a.stop.send_replace(true);
     a.task.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_or_two_that_fail_within_the_deadline_do_not_end_leadership() {
+    let server = TestApiServer::start();
+    let a = candidate(&server, "a");
+    until(Duration::from_secs(5), || a.leadership.is_leader())
+        .await
+        .expect("a becomes leader");
+    let mut watching = a.leadership.clone();
+    // Two renewals fail (about 0.4 s of a 2 s renew deadline); the third succeeds.
+    server.fail_next("PUT", &format!("/leases/{LEASE}"), 500, 2);
+    let lapse = until(Duration::from_millis(1500), || !a.leadership.is_leader()).await;
+    assert_eq!(
+        lapse, None,
+        "a stopped leading after a failed renewal within its deadline"
+    );
+    // Renewals move the deadline on; a watcher sees them, never a None.
+    tokio::time::timeout(Duration::from_secs(2), watching.changed())
+        .await
+        .expect("renewals are sent");
+    assert!(a.leadership.is_leader());
+    a.stop.send_replace(true);
+    a.task.await.unwrap();
+}

@@ -142,10 +142,9 @@ fn forecast_scale_down(
 ) -> Option<Step> {
     let f = input.forecast.as_ref()?;
     let current = input.current_replicas;
-    let acted = decision
-        .steps
-        .last()
-        .is_some_and(|s| s.step == "forecast" && matches!(s.reason, "ForecastAhead" | "ReactiveHigher"));
+    let acted = decision.steps.last().is_some_and(|s| {
+        s.step == "forecast" && matches!(s.reason, "ForecastAhead" | "ReactiveHigher")
+    });
     if f.mode != crate::policy::ForecastMode::Both
         || f.gated
         || !acted

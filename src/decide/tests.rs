@@ -1078,11 +1078,25 @@ fn scale_down_case(mode: crate::policy::ForecastMode, gated: bool, horizon_s: i6
 fn a_trusted_forecast_in_both_mode_scales_down_without_holding_the_window() {
     use crate::policy::ForecastMode::{Both, Max};
     let held = scale_down_case(Max, false, 300);
-    assert_eq!(held.desired_replicas, 10, "max mode holds the window's peak");
+    assert_eq!(
+        held.desired_replicas, 10,
+        "max mode holds the window's peak"
+    );
     let d = scale_down_case(Both, false, 300);
-    assert_eq!(d.desired_replicas, 7, "down to what the forecast's peak needs, not the load's 5");
-    assert!(d.steps.iter().any(|s| s.reason == "ForecastScaleDown"), "{:?}", d.steps);
-    assert_eq!(scale_down_case(Both, true, 300).desired_replicas, 10, "gated: the window holds");
+    assert_eq!(
+        d.desired_replicas, 7,
+        "down to what the forecast's peak needs, not the load's 5"
+    );
+    assert!(
+        d.steps.iter().any(|s| s.reason == "ForecastScaleDown"),
+        "{:?}",
+        d.steps
+    );
+    assert_eq!(
+        scale_down_case(Both, true, 300).desired_replicas,
+        10,
+        "gated: the window holds"
+    );
     assert_eq!(
         scale_down_case(Both, false, 120).desired_replicas,
         10,
