@@ -28,6 +28,9 @@ pub enum Command {
     /// forecast relaxation) on a history: the cheapest that stays within an
     /// under-provisioning budget; then replay the rest of the history to check it.
     Tune(TuneArgs),
+    /// Turn HorizontalPodAutoscalers (autoscaling/v2 or v1; files, `-`, or
+    /// the cluster's) into policies that decide what the HPAs decide.
+    ImportHpa(ImportHpaArgs),
     /// Check policy files and folders; print every problem as file:line:column: path: message.
     Validate {
         /// Policy files or folders (searched recursively for *.yaml and *.yml).
@@ -417,6 +420,25 @@ pub struct TuneArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `scalepilot import-hpa`.
+#[derive(Debug, Args)]
+pub struct ImportHpaArgs {
+    /// HPA manifests (YAML or JSON, several documents or a List each), or `-` for standard input.
+    pub files: Vec<PathBuf>,
+    /// Also read the cluster's HPAs (KUBECONFIG, --kubeconfig or in-cluster).
+    #[arg(long)]
+    pub from_cluster: bool,
+    /// With --from-cluster: only this namespace (default: all).
+    #[arg(long, short = 'n', requires = "from_cluster")]
+    pub namespace: Option<String>,
+    /// With --from-cluster: the kubeconfig to use.
+    #[arg(long, requires = "from_cluster")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Write one file per policy (NAMESPACE-NAME.yaml) into this folder instead of printing them.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Options of `scalepilot simulate`.

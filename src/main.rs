@@ -21,6 +21,9 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd::simulate::run(&args)
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
+        Command::ImportHpa(args) => cmd::import_hpa::run(&args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         Command::Tune(args) => cmd::tune::run(&args)
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),

@@ -3,6 +3,7 @@
 pub mod decide;
 pub mod features;
 pub mod frontiers;
+pub mod import_hpa;
 pub mod observe;
 pub mod run;
 pub mod simulate;
