@@ -447,7 +447,7 @@ pub struct SimulateArgs {
     /// Policy files or folders to replay (default: the embedded example policies/checkout-stream.yaml).
     #[arg(long)]
     pub policy: Vec<PathBuf>,
-    /// A trace: CSV `ts,value`, integer seconds, ascending.
+    /// A trace: CSV `ts,value` (or a `timestamp`/`time` header), Unix seconds (fractions rounded), ascending.
     #[arg(long, conflicts_with = "workload")]
     pub trace: Option<PathBuf>,
     /// A built-in synthetic workload (default flash-crowd): diurnal, flash-crowd, step, ramp, sawtooth, noisy.

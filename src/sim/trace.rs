@@ -1,4 +1,4 @@
-//! Load traces: CSV `ts,value` files (integer seconds, strictly ascending,
+//! Load traces: CSV `ts,value` files (Unix seconds, fractions rounded; a `timestamp` or `time` header too; strictly ascending,
 //! non-negative values), checked line by line, and the gaps in them found and
 //! filled by holding the last value.
 //!
@@ -54,6 +54,7 @@ impl Trace {
         let mut ts = Vec::new();
         let mut values = Vec::new();
         let mut lines = Vec::new();
+        let mut seen_line = false;
         for (i, raw) in text.lines().enumerate() {
             let line_no = i + 1;
             let line = raw.trim();
@@ -64,21 +65,23 @@ impl Trace {
                 .split_once(',')
                 .ok_or_else(|| err(line_no, format!("expected `ts,value`, got {line:?}")))?;
             let (a, b) = (a.trim(), b.trim());
-            if ts.is_empty() && values.is_empty() && a == "ts" {
-                if b != "value" {
+            let first = !seen_line;
+            seen_line = true;
+            if first && a.parse::<f64>().is_err() {
+                // A header: `ts,value`, or `timestamp`/`time` and any value
+                // column name, as Prometheus and Grafana exports write them.
+                let time_column = ["ts", "timestamp", "time"]
+                    .iter()
+                    .any(|h| a.trim_matches('"').eq_ignore_ascii_case(h));
+                if !time_column || b.parse::<f64>().is_ok() {
                     return Err(err(
                         line_no,
-                        format!("header must be `ts,value`, got {line:?}"),
+                        format!("header must be `ts,value` (or `timestamp`/`time` and a value column), got {line:?}"),
                     ));
                 }
                 continue;
             }
-            let t: i64 = a.parse().map_err(|_| {
-                err(
-                    line_no,
-                    format!("ts: not an integer number of seconds: {a:?}"),
-                )
-            })?;
+            let t = seconds(a).map_err(|why| err(line_no, format!("ts: {why}: {a:?}")))?;
             let v: f64 = b
                 .parse()
                 .map_err(|_| err(line_no, format!("value: not a number: {b:?}")))?;
@@ -244,6 +247,19 @@ impl Trace {
     }
 }
 
+/// Unix seconds, whole or with a fraction (Prometheus exports `1700000000.123`),
+/// rounded to the second the simulator steps in.
+fn seconds(text: &str) -> std::result::Result<i64, &'static str> {
+    if let Ok(t) = text.parse::<i64>() {
+        return Ok(t);
+    }
+    let f: f64 = text.parse().map_err(|_| "not a number of seconds")?;
+    if !f.is_finite() || !(0.0..=MAX_TS as f64).contains(&f.round()) {
+        return Err("out of range: Unix seconds from 0 to 253402300799 (9999-12-31)");
+    }
+    Ok(f.round() as i64)
+}
+
 /// The interval of strictly ascending times: the median step, at least 1 s.
 fn interval(ts: &[i64]) -> i64 {
     let mut steps: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).collect();
@@ -309,6 +325,14 @@ mod tests {
     }
 
     #[test]
+    fn prometheus_style_exports_parse() {
+        let t = parse("timestamp,rate\n1700000000.2,1\n1700000015.4,2\n1700000029.9,3\n").unwrap();
+        assert_eq!(t.ts, [1_700_000_000, 1_700_000_015, 1_700_000_030]);
+        let t = parse("\"Time\",\"value\"\n0,1\n60,2\n").unwrap();
+        assert_eq!(t.values, [1.0, 2.0]);
+    }
+
+    #[test]
     fn fills_gaps_by_holding_the_last_value() {
         let t = parse("ts,value\n0,1\n60,2\n120,3\n300,4\n360,5\n").unwrap();
         assert_eq!(t.filled, 2);
@@ -329,9 +353,14 @@ mod tests {
                 "ts,value\n",
                 "t.csv: a trace needs at least two samples, found 0",
             ),
-            ("ts,value\nx,1\n", "t.csv:2: ts: not an integer"),
+            ("ts,value\nx,1\n", "t.csv:2: ts: not a number of seconds"),
             ("ts,value\n0;1\n", "t.csv:2: expected `ts,value`"),
-            ("ts,load\n0,1\n", "t.csv:1: header must be"),
+            ("when,value\n0,1\n", "t.csv:1: header must be"),
+            ("ts,5\n0,1\n", "t.csv:1: header must be"),
+            (
+                "ts,value\n0.2,1\n0.4,2\n",
+                "t.csv:3: ts: 0 is not after the previous 0",
+            ),
             ("ts,value\n0,1\n60,NaN\n", "t.csv:3: value: not finite"),
         ];
         for (text, expected) in cases {
