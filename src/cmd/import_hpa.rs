@@ -13,8 +13,7 @@ use serde_json::Value;
 use crate::cli::ImportHpaArgs;
 use crate::error::{Error, Result};
 use crate::policy::{
-    load_text, source_of, LoadReport, MetricSourceType, MetricSpec, MetricTarget, MetricTargetType,
-    ObjectMeta, PolicySpec, ResourceMetricSource, ScalingPolicy,
+    load_text, source_of, LoadReport, MetricSpec, ObjectMeta, PolicySpec, ScalingPolicy,
 };
 
 /// One imported policy: where it came from, and its YAML.
@@ -277,24 +276,7 @@ fn v1_spec(at: &str, spec: Value, notes: &mut Vec<String>) -> Result<PolicySpec>
         target: Some(v1.scale_target_ref),
         min_replicas: v1.min_replicas,
         max_replicas: v1.max_replicas,
-        metrics: vec![MetricSpec {
-            source_type: MetricSourceType::Resource,
-            resource: Some(ResourceMetricSource {
-                name: "cpu".into(),
-                target: MetricTarget {
-                    target_type: Some(MetricTargetType::Utilization),
-                    value: None,
-                    average_value: None,
-                    average_utilization: Some(pct),
-                },
-            }),
-            container_resource: None,
-            pods: None,
-            object: None,
-            external: None,
-            stream: None,
-            kafka_lag: None,
-        }],
+        metrics: vec![MetricSpec::cpu_utilization(pct)],
         behavior: None,
         tick_seconds: None,
         forecast: None,

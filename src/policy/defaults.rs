@@ -41,6 +41,31 @@ pub struct ResolvedBehavior<'a> {
     pub scale_down: ResolvedRules<'a>,
 }
 
+impl MetricSpec {
+    /// A Resource metric on CPU at `percent` of the pods' requests: the HPA's
+    /// default metric, and autoscaling/v1's only one.
+    pub fn cpu_utilization(percent: i32) -> MetricSpec {
+        MetricSpec {
+            source_type: MetricSourceType::Resource,
+            resource: Some(ResourceMetricSource {
+                name: "cpu".to_string(),
+                target: MetricTarget {
+                    target_type: Some(MetricTargetType::Utilization),
+                    value: None,
+                    average_value: None,
+                    average_utilization: Some(percent),
+                },
+            }),
+            container_resource: None,
+            pods: None,
+            object: None,
+            external: None,
+            stream: None,
+            kafka_lag: None,
+        }
+    }
+}
+
 impl PolicySpec {
     /// `minReplicas`, defaulted to 1.
     pub fn min_replicas(&self) -> i32 {
@@ -52,24 +77,7 @@ impl PolicySpec {
         if !self.metrics.is_empty() {
             return Cow::Borrowed(&self.metrics);
         }
-        Cow::Owned(vec![MetricSpec {
-            source_type: MetricSourceType::Resource,
-            resource: Some(ResourceMetricSource {
-                name: "cpu".to_string(),
-                target: MetricTarget {
-                    target_type: Some(MetricTargetType::Utilization),
-                    value: None,
-                    average_value: None,
-                    average_utilization: Some(DEFAULT_CPU_UTILIZATION),
-                },
-            }),
-            container_resource: None,
-            pods: None,
-            object: None,
-            external: None,
-            stream: None,
-            kafka_lag: None,
-        }])
+        Cow::Owned(vec![MetricSpec::cpu_utilization(DEFAULT_CPU_UTILIZATION)])
     }
 
     /// The behavior with defaults, or `None` for the legacy rules.

@@ -32,7 +32,7 @@ use crate::decide::{ControllerConfig, Decision};
 use crate::error::{Error, Result};
 use crate::policy::{
     ExternalMetricSource, MetricIdentifier, MetricSourceType, MetricSpec, MetricTarget,
-    MetricTargetType, PolicySpec, ResourceMetricSource,
+    MetricTargetType, PolicySpec,
 };
 use crate::quantity::Quantity;
 
@@ -304,24 +304,7 @@ pub fn hpa_baseline(min: i32, max: i32, target: i32) -> Autoscaler {
             target: None,
             min_replicas: Some(min),
             max_replicas: max,
-            metrics: vec![MetricSpec {
-                source_type: MetricSourceType::Resource,
-                resource: Some(ResourceMetricSource {
-                    name: "cpu".into(),
-                    target: MetricTarget {
-                        target_type: Some(MetricTargetType::Utilization),
-                        value: None,
-                        average_value: None,
-                        average_utilization: Some(target),
-                    },
-                }),
-                container_resource: None,
-                pods: None,
-                object: None,
-                external: None,
-                stream: None,
-                kafka_lag: None,
-            }],
+            metrics: vec![MetricSpec::cpu_utilization(target)],
             behavior: None,
             tick_seconds: None,
             forecast: None,
