@@ -224,24 +224,12 @@ fn kill_nine_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     // The last run reads to the end; its held windows plus everything emitted on the way are the result.
     let out = run_to_end(|| features_cmd(&topic, &group, &["--emit-closed", &sink_arg]));
     let (mut windows, counters) = parse(&String::from_utf8_lossy(&out.stdout));
-    let emitted = std::fs::read_to_string(&sink).unwrap();
-    let mut republished = 0;
-    for line in emitted.lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        let key = (
+    let republished = merge_emitted(&mut windows, &sink, |v| {
+        (
             v["target"].as_str().unwrap().to_string(),
             v["windowStart"].as_i64().unwrap(),
-        );
-        if let Some(prev) = windows.get(&key) {
-            assert_eq!(
-                (&prev["count"], &prev["sum"]),
-                (&v["count"], &v["sum"]),
-                "a window republished after a replay must not change: {key:?}"
-            );
-            republished += 1;
-        }
-        windows.insert(key, v);
-    }
+        )
+    });
     let truth = ground_truth(n, targets, step);
     assert_windows(&windows, &truth);
     let total: u64 = windows.values().map(|w| w["count"].as_u64().unwrap()).sum();
@@ -489,6 +477,31 @@ fn parse_by_metric(text: &str) -> (MetricWindows, Value) {
     (windows, counters)
 }
 
+/// Adds every window a crash test's runs published to `sink` to `windows`
+/// (the last run's); a window published again after a replay must be
+/// identical. Returns how many were republished.
+fn merge_emitted<K: Ord + std::fmt::Debug>(
+    windows: &mut BTreeMap<K, Value>,
+    sink: &std::path::Path,
+    key: impl Fn(&Value) -> K,
+) -> usize {
+    let mut republished = 0;
+    for line in std::fs::read_to_string(sink).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let key = key(&v);
+        if let Some(prev) = windows.get(&key) {
+            assert_eq!(
+                (&prev["count"], &prev["sum"]),
+                (&v["count"], &v["sum"]),
+                "a window republished after a replay must not change: {key:?}"
+            );
+            republished += 1;
+        }
+        windows.insert(key, v);
+    }
+    republished
+}
+
 fn window_key(v: &Value) -> (String, String, i64) {
     (
         v["target"].as_str().unwrap().to_string(),
@@ -664,20 +677,7 @@ fn otlp_kill_nine_at_random_moments_counts_every_point_once() {
     // the way are the result.
     let out = run_to_end(consumer);
     let (mut windows, counters) = parse_by_metric(&String::from_utf8_lossy(&out.stdout));
-    let mut republished = 0;
-    for line in std::fs::read_to_string(&sink).unwrap().lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        let key = window_key(&v);
-        if let Some(prev) = windows.get(&key) {
-            assert_eq!(
-                (&prev["count"], &prev["sum"]),
-                (&v["count"], &v["sum"]),
-                "a window republished after a replay must not change: {key:?}"
-            );
-            republished += 1;
-        }
-        windows.insert(key, v);
-    }
+    let republished = merge_emitted(&mut windows, &sink, window_key);
     assert_expected(&windows, &sent["windows"], "after 5 × kill -9");
     eprintln!(
         "OTLP crash test: {} messages; 5 × kill -9 after (ms, windows published so far) {kills:?}; \
