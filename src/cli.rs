@@ -45,6 +45,18 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Fit a forecasting model on traces and write the model file.
     Train(TrainArgs),
+    /// Compare a shadow run's decisions with the HPA's: per target, how often and
+    /// by how much they differ, who would have scaled first on each rise, and the
+    /// replica-minutes each would have spent (records of `run --dry-run
+    /// --decisions FILE` on targets an HPA scales).
+    Report {
+        /// Decision record files (JSON lines).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
     /// Decide once from a JSON snapshot and explain the decision.
     Decide {
         /// The snapshot file, or `-` for standard input.
@@ -255,6 +267,27 @@ pub struct TrainArgs {
 }
 
 /// Options of `scalepilot run`.
+/// What `--decisions` records.
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// Record only decisions that change the replica count.
+    #[arg(long)]
+    pub changes_only: bool,
+    /// Also record each decision's stabilization and rate-limit history
+    /// (kilobytes a line once the windows fill).
+    #[arg(long)]
+    pub decisions_history: bool,
+}
+
+impl RecordArgs {
+    pub fn options(&self) -> crate::records::RecordOptions {
+        crate::records::RecordOptions {
+            changes_only: self.changes_only,
+            history: self.decisions_history,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Policy folder, re-read on change (a ConfigMap mount works).
@@ -311,6 +344,8 @@ pub struct RunArgs {
     /// Append every tick's decision (JSON lines) here; dry-run prints them to stdout by default.
     #[arg(long)]
     pub decisions: Option<PathBuf>,
+    #[command(flatten)]
+    pub records: RecordArgs,
     /// This replica's identity in the Lease (default: POD_NAME, else host name and pid).
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
@@ -481,6 +516,8 @@ pub struct SimulateArgs {
     /// Write every decision, with its reasons, as JSON lines.
     #[arg(long)]
     pub decisions: Option<PathBuf>,
+    #[command(flatten)]
+    pub records: RecordArgs,
     /// Replay only the trace after this fraction (e.g. 0.6); the part before is the models' past.
     #[arg(long, value_parser = open_fraction)]
     pub from_fraction: Option<f64>,

@@ -15,6 +15,8 @@ pub mod ingest;
 pub mod model;
 pub mod policy;
 pub mod quantity;
+pub mod records;
+pub mod report;
 pub mod sim;
 pub mod snapshot;
 pub mod sources;

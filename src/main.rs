@@ -37,6 +37,9 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(&args)
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
+        Command::Report { files, output } => cmd::report::run(&files, output)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         Command::Validate { paths } => Ok(cmd::validate::run(&paths)),
         Command::Decide { snapshot, output } => {
             cmd::decide::run(&snapshot, output).map_err(Into::into)

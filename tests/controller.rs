@@ -1084,6 +1084,180 @@ fn dry_run_and_paused_targets_get_no_writes() {
     assert_eq!(w.replicas("web"), 2);
 }
 
+/// An HPA that scales the same Deployment, with the status its controller
+/// would have written.
+fn hpa_of(name: &str, desired: i64) -> Value {
+    json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": format!("{name}-hpa"), "namespace": NS},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": 1, "maxReplicas": 10,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                         "target": {"type": "Utilization", "averageUtilization": 50}}}]
+        },
+        "status": {
+            "currentReplicas": 2, "desiredReplicas": desired,
+            "conditions": [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",
+                            "message": "recommended size matches current size"}]
+        }
+    })
+}
+
+/// Reads decision records until one satisfies `want`.
+fn wait_record(path: &std::path::Path, c: &Controller, what: &str, want: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|v| want(&v))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no record {what}:\n{text}\n{}",
+            std::fs::read_to_string(&c.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Runs `body` while `feed` runs on another thread until told to stop, and
+/// stops it however `body` ends, so a failed wait fails instead of hanging.
+fn while_feeding(feed: impl Fn(&AtomicBool) + Sync, body: impl FnOnce()) {
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| feed(&stop));
+        let _stop = Stop(&stop);
+        body();
+    });
+}
+
+/// An HPA scales the same Deployment. A leader refuses to write (two
+/// autoscalers fight) and says so in an Event; a dry-run beside it (shadow
+/// mode) writes nothing and records at every tick what the HPA decided then,
+/// and `scalepilot report` compares the two.
+#[test]
+fn refuses_to_fight_an_hpa_and_shadows_it_in_dry_run() {
+    let w = World::without_broker("shadow", &cpu_policy("api"));
+    w.server.put(deployment("api", 2));
+    w.server.put(hpa_of("api", 2));
+    let refused = w.dir.join("refused.jsonl");
+    let c = w.spawn(
+        "leader",
+        &[
+            "--decisions",
+            refused.to_str().unwrap(),
+            "--metrics-api-min-interval",
+            "1s",
+        ],
+    );
+    let feed = |stop: &AtomicBool| {
+        while !stop.load(Ordering::Relaxed) {
+            put_pod_metrics(&w.server, "api", 400);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    // 400m over 2 pods of 100m at 50 %: scalepilot wants 8.
+    while_feeding(feed, || {
+        wait_record(&refused, &c, "refusing for the HPA", |v| {
+            v["action"]["refusedHpa"] == "api-hpa" && v["decision"]["desiredReplicas"] == 8
+        })
+    });
+    drop(c);
+    assert!(w.scale_writes().is_empty(), "wrote beside an HPA");
+    assert_eq!(w.replicas("api"), 2);
+    let events = w.server.list("v1", "Event", Some(NS));
+    assert!(
+        events.iter().any(|e| e["reason"] == "HPAConflict"),
+        "no HPAConflict Event: {events:?}"
+    );
+
+    w.clear_requests();
+    let shadow = w.dir.join("shadow.jsonl");
+    let c = w.spawn(
+        "shadow",
+        &[
+            "--dry-run",
+            "--decisions",
+            shadow.to_str().unwrap(),
+            "--metrics-api-min-interval",
+            "1s",
+        ],
+    );
+    while_feeding(feed, || {
+        wait_record(&shadow, &c, "of 8 beside the HPA's 2", |v| {
+            v["decision"]["desiredReplicas"] == 8 && v["hpa"]["desiredReplicas"] == 2
+        });
+        // The HPA catches up later: scalepilot was first.
+        w.server.put(hpa_of("api", 5));
+        wait_record(&shadow, &c, "beside the HPA's 5", |v| {
+            v["hpa"]["desiredReplicas"] == 5
+        });
+    });
+    drop(c);
+    let writes: Vec<_> = w
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_write())
+        .collect();
+    assert!(writes.is_empty(), "dry-run wrote: {writes:?}");
+    let records: Vec<Value> = std::fs::read_to_string(&shadow)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for r in &records {
+        assert_eq!(r["hpa"]["name"], "api-hpa", "{r}");
+        assert_eq!(
+            r["hpa"]["conditions"][0]["reason"], "ReadyForNewScale",
+            "{r}"
+        );
+        assert!(r["action"] == "dryRun" || r["action"] == "unchanged", "{r}");
+        assert!(r["decision"].get("history").is_none(), "{r}");
+    }
+
+    let out = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .args(["report", "--output", "json"])
+        .arg(&shadow)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["target"], "shop/api");
+    assert_eq!(report["ticks"], records.len());
+    assert_eq!(report["rises"]["hpaRises"], 1, "{report}");
+    assert_eq!(report["rises"]["scalepilotFirst"], 1, "{report}");
+    assert!(
+        report["scalepilotHigherPercent"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    let text = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .arg("report")
+        .arg(&shadow)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("shop/api") && text.contains("scalepilot first 1"),
+        "{text}"
+    );
+}
+
 /// Who held the lease after each successful Lease write, in request order.
 fn holder_at(requests: &[apiserver::Request], index: usize) -> Option<String> {
     requests[..index]

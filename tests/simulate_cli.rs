@@ -50,6 +50,60 @@ fn the_embedded_default_prints_the_scorecard_and_draws_it() {
     );
 }
 
+/// `--changes-only` keeps exactly the decisions that change the count, and
+/// `--decisions-history` puts each one's history back.
+#[test]
+fn changes_only_and_history_on_request() {
+    let dir = workdir("changes");
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/checkout-stream.yaml");
+    let base = ["--workload", "step", "--duration", "2h", "--policy", policy];
+    let read = |name: &str| -> Vec<Value> {
+        std::fs::read_to_string(dir.join(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let all = simulate(&dir, &[&base[..], &["--decisions", "all.jsonl"]].concat());
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    let changes = simulate(
+        &dir,
+        &[
+            &base[..],
+            &[
+                "--decisions",
+                "ch.jsonl",
+                "--changes-only",
+                "--decisions-history",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(
+        changes.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changes.stderr)
+    );
+    let (all, ch) = (read("all.jsonl"), read("ch.jsonl"));
+    let changed: Vec<&Value> = all
+        .iter()
+        .filter(|l| l["desiredReplicas"] != l["currentReplicas"])
+        .collect();
+    assert!(!changed.is_empty() && changed.len() < all.len() / 4);
+    assert_eq!(ch.len(), changed.len());
+    for (c, a) in ch.iter().zip(&changed) {
+        assert_eq!(
+            (&c["time"], &c["autoscaler"]),
+            (&a["time"], &a["autoscaler"])
+        );
+        assert!(c["history"]["recommendations"].is_array(), "{c}");
+    }
+}
+
 #[test]
 fn json_scorecards_decision_record_and_png() {
     let dir = workdir("json");
@@ -104,6 +158,11 @@ fn json_scorecards_decision_record_and_png() {
     assert!(
         !first["steps"][0]["message"].as_str().unwrap().is_empty(),
         "a record explains every step"
+    );
+    assert!(first["time"].as_str().unwrap().ends_with('Z'), "{first}");
+    assert!(
+        lines.iter().all(|l| l.get("history").is_none()),
+        "the history is left out unless asked for"
     );
     let png = std::fs::read(dir.join("run.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

@@ -5,6 +5,7 @@ pub mod features;
 pub mod frontiers;
 pub mod import_hpa;
 pub mod observe;
+pub mod report;
 pub mod run;
 pub mod simulate;
 pub mod train;

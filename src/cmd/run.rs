@@ -58,6 +58,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         kafka_lag_min_interval: secs(args.kafka_lag_min_interval),
         dry_run: args.dry_run,
         decisions: args.decisions.clone(),
+        records: args.records.options(),
         lease: LeaseConfig {
             name: args.lease_name.clone(),
             namespace: args.lease_namespace.clone(),

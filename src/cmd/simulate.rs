@@ -91,6 +91,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         None => None,
     };
     let mut record_err = None;
+    let records = args.records.options();
     let progress = progress_bar(&trace, policies.len() + args.baseline.len());
     let mut last_autoscaler = String::new();
     let outcome = sim::run(trace, &policies, &cfg, |name, t, d| {
@@ -101,16 +102,17 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             }
             last_autoscaler = name.to_string();
         }
-        if let Some(w) = record.as_mut() {
+        if let Some(w) = record.as_mut().filter(|_| records.keeps(d)) {
             let line = DecisionLine {
                 autoscaler: name,
                 time: DateTime::from_timestamp(t, 0)
-                    .map_or_else(|| t.to_string(), |d| d.to_rfc3339()),
+                    .map_or_else(|| t.to_string(), crate::records::format_time),
                 decision: d,
             };
-            let res = serde_json::to_writer(&mut *w, &line)
+            let res = records
+                .line(&line)
                 .map_err(std::io::Error::from)
-                .and_then(|_| w.write_all(b"\n"));
+                .and_then(|l| writeln!(w, "{l}"));
             if let Err(e) = res {
                 record_err.get_or_insert(e);
             }

@@ -138,12 +138,13 @@ impl Cluster {
     }
 
     /// The HPA that also scales Deployment `name`, if any.
-    pub fn hpa_for(&self, ns: &str, name: &str) -> Option<String> {
+    pub fn hpa_for(&self, ns: &str, name: &str) -> Option<Arc<HorizontalPodAutoscaler>> {
         let n = self.namespaces.get(ns)?;
-        n.hpas.state().iter().find_map(|h| {
-            let r = &h.spec.as_ref()?.scale_target_ref;
-            (r.kind == "Deployment" && r.name == name)
-                .then(|| h.metadata.name.clone().unwrap_or_default())
+        n.hpas.state().into_iter().find(|h| {
+            h.spec.as_ref().is_some_and(|s| {
+                let r = &s.scale_target_ref;
+                r.kind == "Deployment" && r.name == name
+            })
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod history;
 pub mod leader;
 mod objects;
 mod policies;
+pub mod shadow;
 mod telemetry;
 mod tick;
 
@@ -55,6 +56,8 @@ pub struct RunConfig {
     pub kafka_lag_min_interval: Duration,
     pub dry_run: bool,
     pub decisions: Option<PathBuf>,
+    /// What the decision records keep.
+    pub records: crate::records::RecordOptions,
     pub lease: LeaseConfig,
     pub listen: SocketAddr,
     /// Watch these namespaces; empty: the ones the policies name.
@@ -246,7 +249,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                 continue;
             };
             warned.remove(&format!("missing {key}"));
-            let hpa = cluster.hpa_for(ns, name);
+            let hpa = cluster.hpa_for(ns, name).map(|h| shadow::HpaView::of(&h));
             let pods = tick::pods_of(&cluster.pods(ns, &deployment));
             let selector = sources::selector_of(&deployment);
             let target = sources::Target {
@@ -295,7 +298,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                 .instrument(span)
                 .await;
             histories.insert(key.clone(), kept);
-            if let (Some(h), true) = (&hpa, leader && !cfg.dry_run) {
+            if let (Some(h), true) = (hpa.as_ref().map(|h| &h.name), leader && !cfg.dry_run) {
                 if warned.insert(format!("hpa {key}")) {
                     tracing::warn!(target = %key, hpa = %h, "refusing to scale: an HPA also scales this Deployment");
                     let msg = format!("scalepilot will not scale this Deployment: HorizontalPodAutoscaler {h} also scales it (two autoscalers fight)");
@@ -308,8 +311,13 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                     }
                 }
             }
-            if let Some(out) = sink.as_mut() {
-                let written = serde_json::to_string(&record)
+            if let Some(out) = sink
+                .as_mut()
+                .filter(|_| cfg.records.keeps(&record.decision))
+            {
+                let written = cfg
+                    .records
+                    .line(&record)
                     .map_err(std::io::Error::from)
                     .and_then(|line| writeln!(out, "{line}"))
                     .and_then(|()| out.flush());

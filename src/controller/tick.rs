@@ -44,12 +44,16 @@ pub enum Action {
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Record {
+    #[serde(serialize_with = "crate::records::serialize_time")]
     pub time: Time,
     pub target: String,
     pub identity: String,
     pub leader: bool,
     pub action: Action,
     pub decision: Decision,
+    /// What the HPA that also scales the target decided (shadow mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hpa: Option<super::shadow::HpaView>,
 }
 
 /// Everything a tick reads besides the target's own state.
@@ -75,7 +79,8 @@ pub struct Gathered<'a> {
     pub observed: Vec<crate::sources::Observed>,
     /// Burst mode: the policy's stream metrics over the short window.
     pub burst: Vec<crate::decide::Observation>,
-    pub hpa: Option<String>,
+    /// The HPA that also scales the target: what it decided (shadow mode).
+    pub hpa: Option<super::shadow::HpaView>,
 }
 
 /// Runs one tick; returns the record and the history to keep.
@@ -177,7 +182,7 @@ pub async fn tick(
         } else if paused {
             Action::Paused
         } else {
-            Action::RefusedHpa(g.hpa.clone().unwrap_or_default())
+            Action::RefusedHpa(g.hpa.as_ref().map(|h| h.name.clone()).unwrap_or_default())
         }
     } else {
         let (d, action) = actuate(ctx, g, &run, started).await;
@@ -210,6 +215,7 @@ pub async fn tick(
         leader: ctx.leader,
         action,
         decision,
+        hpa: g.hpa.clone(),
     };
     (record, history::compact(&keep, ctx.now))
 }
