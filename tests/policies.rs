@@ -93,6 +93,76 @@ fn unknown_fields_and_bad_types_are_errors() {
     assert!(report.policies.is_empty());
 }
 
+/// A misspelling does not hide the other problems of its document: every
+/// one is reported in one pass, and the document still yields no policy.
+#[test]
+fn every_problem_of_a_document_in_one_pass() {
+    let dir = tempdir("one-pass");
+    write(
+        &dir,
+        "a.yaml",
+        &format!("{HEAD}metadata: {{name: a}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: a}}\n  minReplicas: 9\n  maxReplicas: 3\n  behavior:\n    scaleDown: {{stabilisationWindowSeconds: 60}}\n  metricz: []\n"),
+    );
+    let report = load_paths(std::slice::from_ref(&dir));
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines[0].contains("spec.behavior.scaleDown.stabilisationWindowSeconds: unknown field"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].contains("a.yaml:10:3: spec.metricz: unknown field"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[2].contains("spec.maxReplicas: Invalid value: 3"),
+        "{lines:#?}"
+    );
+    assert!(report.policies.is_empty());
+}
+
+#[test]
+fn an_empty_folder_is_an_error_and_counts_agree_in_number() {
+    let dir = tempdir("empty");
+    let empty = dir.join("none");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = bin().arg("validate").arg(&empty).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("no policy files (*.yaml, *.yml) in this folder"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("invalid: 1 problem and no policy files"),
+        "{stdout}"
+    );
+    write(&dir, "blank.yaml", "# nothing yet\n");
+    let out = bin()
+        .arg("validate")
+        .arg(dir.join("blank.yaml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("no policy documents"), "{stdout}");
+    assert!(
+        stdout.contains("invalid: 1 problem in 1 of 1 file (0 of 0 documents valid)"),
+        "{stdout}"
+    );
+    write(&dir, "one.yaml", &format!("{HEAD}metadata: {{name: a}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: a}}\n  maxReplicas: 3\n"));
+    let out = bin()
+        .arg("validate")
+        .arg(dir.join("one.yaml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("ok: 1 policy in 1 document across 1 file is valid"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn scale_to_zero_needs_an_object_or_external_metric() {
     let dir = tempdir("zero");

@@ -5,11 +5,21 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::policy::{check_sources, load_paths};
+use crate::policy::{check_sources, load_paths, policy_files, Problem};
 
 pub fn run(paths: &[PathBuf]) -> ExitCode {
     let mut report = load_paths(paths);
     check_sources(&mut report);
+    report.problems.extend(empty_paths(paths));
+    if report.documents == 0 && report.problems.is_empty() {
+        report.problems.push(Problem {
+            file: paths.first().cloned().unwrap_or_default(),
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message: "no policy documents: the files are empty".into(),
+        });
+    }
     let mut out = String::new();
     for p in &report.problems {
         out.push_str(&format!("{p}\n"));
@@ -22,20 +32,31 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
     };
     let code = if report.problems.is_empty() {
         out.push_str(&format!(
-            "ok: {} policies in {} documents across {} files are valid\n",
-            report.policies.len(),
-            report.documents,
-            report.files
+            "ok: {} in {} across {} {} valid\n",
+            count(report.policies.len(), "policy", "policies"),
+            count(report.documents, "document", "documents"),
+            count(report.files, "file", "files"),
+            if report.policies.len() == 1 {
+                "is"
+            } else {
+                "are"
+            },
         ));
         ExitCode::SUCCESS
+    } else if report.files == 0 {
+        out.push_str(&format!(
+            "invalid: {} and no policy files\n",
+            count(report.problems.len(), "problem", "problems")
+        ));
+        ExitCode::from(1)
     } else {
         out.push_str(&format!(
-            "invalid: {} problems in {} of {} files ({} of {} documents valid)\n",
-            report.problems.len(),
+            "invalid: {} in {} of {} ({} of {} valid)\n",
+            count(report.problems.len(), "problem", "problems"),
             files_with_problems,
-            report.files,
+            count(report.files, "file", "files"),
             report.policies.len(),
-            report.documents
+            count(report.documents, "document", "documents"),
         ));
         ExitCode::from(1)
     };
@@ -47,4 +68,25 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `n` and the noun in the number it takes.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A folder given on the command line that holds no policy file is a mistake
+/// (a wrong path, a ConfigMap not mounted), not a success.
+fn empty_paths(paths: &[PathBuf]) -> Vec<Problem> {
+    paths
+        .iter()
+        .filter(|p| p.is_dir() && policy_files(std::slice::from_ref(p)).0.is_empty())
+        .map(|p| Problem {
+            file: p.clone(),
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message: "no policy files (*.yaml, *.yml) in this folder".into(),
+        })
+        .collect()
 }

@@ -208,17 +208,8 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
         }
         report.documents += 1;
         let before = report.problems.len();
-        let policy: ScalingPolicy = match serde_path_to_error::deserialize(value) {
-            Ok(p) => p,
-            Err(e) => {
-                let path = e.path().to_string();
-                let path = if path == "." { String::new() } else { path };
-                let message = e.into_inner().to_string();
-                report
-                    .problems
-                    .push(problem(file, spans.find(&path), &path, message));
-                continue;
-            }
+        let Some(policy) = deserialize(file, spans, value, report) else {
+            continue;
         };
         if let Some(t) = &policy.spec.target {
             let ns = policy
@@ -278,6 +269,64 @@ pub fn load_text(file: &Path, text: &str, report: &mut LoadReport) {
                 policy,
             });
         }
+    }
+}
+
+/// At most this many unknown fields are reported per document: each is found
+/// by one more pass over it.
+const MAX_UNKNOWN_FIELDS: usize = 16;
+
+/// The document as a policy, with every problem in it reported in one pass:
+/// an unknown field (a misspelling) is reported and set aside so that the
+/// rest of the document is still read and checked (the policy is not used:
+/// the problem stays).
+fn deserialize(
+    file: &Path,
+    spans: &DocSpans,
+    mut value: serde_yaml::Value,
+    report: &mut LoadReport,
+) -> Option<ScalingPolicy> {
+    for _ in 0..=MAX_UNKNOWN_FIELDS {
+        let e = match serde_path_to_error::deserialize(value.clone()) {
+            Ok(p) => return Some(p),
+            Err(e) => e,
+        };
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let message = e.inner().to_string();
+        report
+            .problems
+            .push(problem(file, spans.find(&path), &path, message.clone()));
+        if !(message.starts_with("unknown field") && remove_field(&mut value, e.path())) {
+            return None;
+        }
+    }
+    None
+}
+
+/// Removes the map entry `path` names from `value`; false when there is none.
+fn remove_field(value: &mut serde_yaml::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    use serde_yaml::Value;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((Segment::Map { key }, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut v = value;
+    for s in parents {
+        let next = match (s, v) {
+            (Segment::Map { key }, Value::Mapping(m)) => m.get_mut(key.as_str()),
+            (Segment::Seq { index }, Value::Sequence(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(n) => v = n,
+            None => return false,
+        }
+    }
+    match v {
+        Value::Mapping(m) => m.remove(key.as_str()).is_some(),
+        _ => false,
     }
 }
 
