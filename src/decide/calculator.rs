@@ -34,6 +34,11 @@ pub struct Calculation {
     pub ratio: f64,
     /// The ratio fell inside the tolerance band and the count was kept.
     pub within_tolerance: bool,
+    /// The ratio once missing and unready pods were filled in (the one the
+    /// tolerance and the count were decided on), when they were.
+    pub adjusted_ratio: Option<f64>,
+    /// How many pods the count was computed from (per-pod metrics only).
+    pub pods_counted: Option<usize>,
 }
 
 /// `int32(math.Ceil(x))` with the int32 range enforced instead of wrapping.
@@ -75,6 +80,8 @@ pub fn resource_utilization_replicas<'a>(
         raw_milli: raw,
         ratio,
         within_tolerance: within,
+        adjusted_ratio: None,
+        pods_counted: None,
     };
 
     let scale_up_with_unready = !groups.unready.is_empty() && ratio > 1.0;
@@ -82,7 +89,10 @@ pub fn resource_utilization_replicas<'a>(
         if tolerances.is_within(ratio) {
             return Ok(done(current, true));
         }
-        return Ok(done(ceil_to_i32(ratio * groups.ready_count as f64), false));
+        return Ok(Calculation {
+            pods_counted: Some(groups.ready_count),
+            ..done(ceil_to_i32(ratio * groups.ready_count as f64), false)
+        });
     }
 
     if !groups.missing.is_empty() {
@@ -109,7 +119,11 @@ pub fn resource_utilization_replicas<'a>(
         }
     }
     let (new_ratio, _, _) = utilization_ratio(&samples, &requests, target_utilization)?;
-    recomputed(current, ratio, new_ratio, samples.len(), tolerances).map(|(r, w)| done(r, w))
+    recomputed(current, ratio, new_ratio, samples.len(), tolerances).map(|(r, w)| Calculation {
+        adjusted_ratio: Some(new_ratio),
+        pods_counted: Some(samples.len()),
+        ..done(r, w)
+    })
 }
 
 /// `GetRawResourceReplicas` and `GetMetricReplicas` (`calcPlainMetricReplicas`):
@@ -139,6 +153,8 @@ pub fn plain_replicas<'a>(
         raw_milli: usage,
         ratio,
         within_tolerance: within,
+        adjusted_ratio: None,
+        pods_counted: None,
     };
 
     let scale_up_with_unready = !groups.unready.is_empty() && ratio > 1.0;
@@ -146,7 +162,10 @@ pub fn plain_replicas<'a>(
         if tolerances.is_within(ratio) {
             return Ok(done(current, true));
         }
-        return Ok(done(ceil_to_i32(ratio * groups.ready_count as f64), false));
+        return Ok(Calculation {
+            pods_counted: Some(groups.ready_count),
+            ..done(ceil_to_i32(ratio * groups.ready_count as f64), false)
+        });
     }
 
     if !groups.missing.is_empty() {
@@ -167,7 +186,11 @@ pub fn plain_replicas<'a>(
         }
     }
     let (new_ratio, _) = usage_ratio(&samples, target_milli);
-    recomputed(current, ratio, new_ratio, samples.len(), tolerances).map(|(r, w)| done(r, w))
+    recomputed(current, ratio, new_ratio, samples.len(), tolerances).map(|(r, w)| Calculation {
+        adjusted_ratio: Some(new_ratio),
+        pods_counted: Some(samples.len()),
+        ..done(r, w)
+    })
 }
 
 /// The end of both per-pod calculations once missing and unready pods were
@@ -208,6 +231,8 @@ pub fn usage_ratio_replicas(
         raw_milli: usage_milli,
         ratio,
         within_tolerance: within,
+        adjusted_ratio: None,
+        pods_counted: None,
     };
     if current == 0 {
         return Ok(done(ceil_to_i32(ratio), false));
@@ -245,6 +270,8 @@ pub fn per_pod_replicas(
         },
         ratio,
         within_tolerance: within,
+        adjusted_ratio: None,
+        pods_counted: None,
     }
 }
 

@@ -133,10 +133,27 @@ impl Decision {
                         detail.push(format!("utilization {u}%"));
                     }
                     if let Some(v) = &p.raw_value {
-                        detail.push(format!("value {v}"));
+                        detail.push(format!("value {}", readable_value(v)));
                     }
                     if let Some(ratio) = p.ratio {
                         detail.push(format!("ratio {ratio:.3}"));
+                    }
+                    if let Some(adjusted) = p.adjusted_ratio {
+                        detail.push(format!(
+                            "{adjusted:.3} once pods without metrics or not ready were counted \
+                             (at the target for a scale-down, at zero for a scale-up)"
+                        ));
+                    }
+                    match p.pods_counted {
+                        Some(n) if (n as i64) < i64::from(self.current_replicas) => {
+                            detail.push(format!(
+                                "from {n} pods: the other {} of the {} current replicas \
+                                 were not listed, not ready or without metrics",
+                                i64::from(self.current_replicas) - n as i64,
+                                self.current_replicas
+                            ));
+                        }
+                        _ => {}
                     }
                     if p.within_tolerance == Some(true) {
                         detail.push("within tolerance".into());
@@ -169,5 +186,32 @@ impl Decision {
             );
         }
         out
+    }
+}
+
+/// A quantity as a reader says it: `102500m` is `102.5 (102500m)`; a whole
+/// number stays as it is.
+fn readable_value(text: &str) -> String {
+    match crate::quantity::Quantity::parse(text) {
+        Ok(q) if q.milli() % 1000 != 0 => {
+            let whole = q.milli() / 1000;
+            let frac = format!("{:03}", (q.milli() % 1000).unsigned_abs());
+            let sign = if q.milli() < 0 && whole == 0 { "-" } else { "" };
+            format!("{sign}{whole}.{} ({text})", frac.trim_end_matches('0'))
+        }
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn milli_quantities_read_as_decimals() {
+        assert_eq!(super::readable_value("102500m"), "102.5 (102500m)");
+        assert_eq!(super::readable_value("800m"), "0.8 (800m)");
+        assert_eq!(super::readable_value("-250m"), "-0.25 (-250m)");
+        assert_eq!(super::readable_value("1001m"), "1.001 (1001m)");
+        assert_eq!(super::readable_value("25"), "25");
+        assert_eq!(super::readable_value("2k"), "2k");
     }
 }

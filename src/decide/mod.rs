@@ -459,11 +459,19 @@ fn tolerance_step(
     };
     ex.step("tolerance", replicas, reason, || {
         let band = format!("[{:.3}, {:.3}]", 1.0 - t.scale_down, 1.0 + t.scale_up);
-        match winner.and_then(|p| p.ratio) {
-            Some(ratio) if within => {
-                format!("usage ratio {ratio:.3} of {metric} is within {band}: current count kept")
-            }
-            Some(ratio) => format!("usage ratio {ratio:.3} of {metric} is outside {band}"),
+        // Once missing and unready pods were filled in, the adjusted ratio is
+        // the one the band was applied to.
+        let ratio = winner.and_then(|p| match (p.ratio, p.adjusted_ratio) {
+            (Some(first), Some(adjusted)) => Some(format!(
+                "usage ratio {first:.3} of {metric} ({adjusted:.3} once pods without \
+                 metrics or not ready were counted)"
+            )),
+            (Some(first), None) => Some(format!("usage ratio {first:.3} of {metric}")),
+            _ => None,
+        });
+        match ratio {
+            Some(ratio) if within => format!("{ratio} is within {band}: current count kept"),
+            Some(ratio) => format!("{ratio} is outside {band}"),
             None => format!("tolerance band {band}"),
         }
     })

@@ -29,6 +29,13 @@ pub struct Proposal {
     pub ratio: Option<f64>,
     /// The ratio was within tolerance, so the current count was kept.
     pub within_tolerance: Option<bool>,
+    /// The ratio once missing and unready pods were filled in, when they were:
+    /// the one tolerance and the count were decided on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjusted_ratio: Option<f64>,
+    /// How many pods the count was computed from, when it is per pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pods_counted: Option<usize>,
     pub error: Option<String>,
     /// The HPA condition reason for a failed metric (e.g. `FailedGetResourceMetric`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +51,8 @@ impl Proposal {
             raw_value: ex.0.then(|| format_milli(c.raw_milli)),
             ratio: Some(c.ratio),
             within_tolerance: Some(c.within_tolerance),
+            adjusted_ratio: c.adjusted_ratio,
+            pods_counted: c.pods_counted,
             error: None,
             condition_reason: None,
         }
@@ -57,6 +66,8 @@ impl Proposal {
             raw_value: None,
             ratio: None,
             within_tolerance: None,
+            adjusted_ratio: None,
+            pods_counted: None,
             error: Some(message),
             condition_reason: Some(reason),
         }
@@ -356,25 +367,27 @@ fn missing_source(spec: &MetricSpec) -> Proposal {
     )
 }
 
-/// `external metric NAME(SELECTOR)`, as the HPA names external metrics.
+/// `external metric NAME`, with `{SELECTOR}` when it has one (the HPA prints
+/// Go's `(<nil>)` for none; a reader gains nothing from it).
 fn external_label(name: &str, selector: Option<&LabelSelector>) -> String {
-    let sel = match selector {
-        None => "<nil>".to_string(),
-        Some(s) => {
-            let mut parts: Vec<String> = s
-                .match_labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            parts.extend(
-                s.match_expressions
-                    .iter()
-                    .map(|e| format!("{} {} ({})", e.key, e.operator, e.values.join(","))),
-            );
-            parts.join(",")
-        }
+    let Some(s) = selector else {
+        return format!("external metric {name}");
     };
-    format!("external metric {name}({sel})")
+    let mut parts: Vec<String> = s
+        .match_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    parts.extend(
+        s.match_expressions
+            .iter()
+            .map(|e| format!("{} {} ({})", e.key, e.operator, e.values.join(","))),
+    );
+    if parts.is_empty() {
+        format!("external metric {name}")
+    } else {
+        format!("external metric {name}{{{}}}", parts.join(","))
+    }
 }
 
 /// The per-pod samples of an observation in milli-units; for a container

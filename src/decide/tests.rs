@@ -276,6 +276,41 @@ fn missing_pods_count_as_zero_on_scale_up() {
     assert_eq!(c.desired(), 6);
 }
 
+/// The explanation names the ratio the band was applied to: 2.0 among the
+/// pods with metrics, 1.0 once the missing ones count as zero, so "2.000 is
+/// within the band" would contradict itself; and it says the count came from
+/// fewer pods than there are replicas.
+#[test]
+fn the_explanation_says_when_missing_pods_changed_the_ratio() {
+    let mut c = case(CPU50, 4);
+    c.obs = vec![cpu(&[1000, 1000])];
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 4);
+    let p = &d.proposals[0];
+    assert_eq!(p.ratio, Some(2.0));
+    assert_eq!(p.adjusted_ratio, Some(1.0));
+    assert_eq!(p.pods_counted, Some(4));
+    let tol = d.steps.iter().find(|s| s.step == "tolerance").unwrap();
+    assert!(
+        tol.message.contains("usage ratio 2.000")
+            && tol
+                .message
+                .contains("(1.000 once pods without metrics or not ready were counted) is within"),
+        "{}",
+        tol.message
+    );
+    // Two ready pods listed for four replicas: the count is from two pods.
+    c.pods.truncate(2);
+    let d = c.run();
+    assert_eq!(d.proposals[0].pods_counted, Some(2));
+    assert_eq!(d.proposals[0].adjusted_ratio, None);
+    let text = d.to_text();
+    assert!(
+        text.contains("from 2 pods: the other 2 of the 4 current replicas"),
+        "{text}"
+    );
+}
+
 #[test]
 fn unready_pods_count_as_zero_on_scale_up_only() {
     let mut c = case(CPU50, 3);
@@ -519,7 +554,7 @@ fn max_over_metrics_wins() {
     assert_eq!(d.desired_replicas, 7);
     assert_eq!(
         d.rescale_reason.as_deref(),
-        Some("external metric q(<nil>) above target")
+        Some("external metric q above target")
     );
 }
 
