@@ -209,7 +209,8 @@ pub struct FeaturesArgs {
     /// Read to the end of every partition, print, commit and exit.
     #[arg(long)]
     pub once: bool,
-    /// With --once: give up when not caught up after this long.
+    /// Give up when no broker answers within this long; with --once, also
+    /// when not caught up after this long.
     #[arg(long, default_value = "120s")]
     pub timeout: Seconds,
     /// Without --once: print every this often.

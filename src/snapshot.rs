@@ -193,8 +193,9 @@ fn seconds(s: f64, field: &str) -> Result<Duration> {
 }
 
 impl Snapshot {
-    /// The policy: inline, or the single policy of `policyFile` (relative to
-    /// the working directory, else to the snapshot's folder).
+    /// The policy: inline, or the single policy of `policyFile` (a relative
+    /// path is relative to the snapshot's folder; to the working directory
+    /// for a snapshot read from stdin).
     pub fn resolve_policy(&self, snapshot_dir: Option<&Path>) -> Result<PolicySpec> {
         self.resolve_policy_from(snapshot_dir, "snapshot")
     }
@@ -211,8 +212,9 @@ impl Snapshot {
                 Ok(p.clone())
             }
             (None, Some(file)) => {
+                // As an include is read: relative to the file that names it.
                 let path = match snapshot_dir {
-                    Some(dir) if !file.exists() && file.is_relative() => dir.join(file),
+                    Some(dir) if file.is_relative() => dir.join(file),
                     _ => file.clone(),
                 };
                 let report = load_paths(std::slice::from_ref(&path));

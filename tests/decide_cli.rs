@@ -174,6 +174,44 @@ fn policy_file_and_text_output() {
     assert!(text.contains("<- decided"), "{text}");
 }
 
+/// A snapshot's `policyFile` is read relative to the snapshot, not to where
+/// `decide` happens to run (which here holds a different `p.yaml`).
+#[test]
+fn a_relative_policy_file_is_relative_to_the_snapshot() {
+    let root = std::env::temp_dir().join(format!("scalepilot-decide-rel-{}", std::process::id()));
+    let (snap_dir, cwd) = (root.join("snap"), root.join("elsewhere"));
+    std::fs::create_dir_all(&snap_dir).unwrap();
+    std::fs::create_dir_all(&cwd).unwrap();
+    let web = std::fs::read_to_string("policies/web-cpu.yaml").unwrap();
+    std::fs::write(snap_dir.join("p.yaml"), &web).unwrap();
+    // The working directory's p.yaml would cap the count at 2.
+    std::fs::write(
+        cwd.join("p.yaml"),
+        web.replace("maxReplicas: 40", "maxReplicas: 2"),
+    )
+    .unwrap();
+    let snapshot = json!({
+        "now": "2026-01-01T12:00:00Z",
+        "policyFile": "p.yaml",
+        "currentReplicas": 2,
+        "pods": [ pod("web-0"), pod("web-1") ],
+        "metrics": [ { "type": "Resource", "resource": "cpu", "pods": { "web-0": { "value": "500m" }, "web-1": { "value": "500m" } } } ]
+    });
+    std::fs::write(snap_dir.join("snap.json"), snapshot.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .current_dir(&cwd)
+        .args(["decide", "--snapshot", "../snap/snap.json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["desiredReplicas"], 3, "{d}");
+}
+
 #[test]
 fn snapshot_from_a_file_and_zero_times() {
     let dir = std::env::temp_dir().join(format!("scalepilot-decide-{}", std::process::id()));

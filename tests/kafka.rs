@@ -686,3 +686,26 @@ fn otlp_kill_nine_at_random_moments_counts_every_point_once() {
         windows.len()
     );
 }
+
+/// No broker at the address (runs in plain `cargo test`): `features` says what
+/// it waits for and gives up at `--timeout` instead of librdkafka's 60 s.
+#[test]
+fn features_gives_up_on_an_unreachable_broker_at_its_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .args(["features", "--once", "--timeout", "2s", "--brokers"])
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("connecting to 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(err.contains("no broker answered within 2 s"), "{err}");
+}

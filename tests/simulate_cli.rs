@@ -42,6 +42,19 @@ fn the_embedded_default_prints_the_scorecard_and_draws_it() {
             "no {row:?} row in\n{stdout}"
         );
     }
+    // Every column of the scorecard is explained under it.
+    let header = stdout
+        .lines()
+        .find(|l| l.starts_with("autoscaler"))
+        .unwrap();
+    for column in header.split_whitespace().skip(1) {
+        let named = column.split('-').next().unwrap();
+        assert!(
+            stdout.contains(&format!("{column}: "))
+                || stdout.contains(&format!("{named}-mean/p95: ")),
+            "column {column} not explained in\n{stdout}"
+        );
+    }
     let svg = std::fs::read_to_string(dir.join("simulate.svg")).unwrap();
     assert!(
         svg.contains("<svg")
@@ -133,6 +146,14 @@ fn json_scorecards_decision_record_and_png() {
     let cards = v["scorecards"].as_array().unwrap();
     let names: Vec<&str> = cards.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["checkout", "hpa", "keda", "oracle"]);
+    // The settings say how to get this scorecard again.
+    let set = &v["settings"];
+    assert_eq!(set["workload"], "step", "{set}");
+    assert_eq!(set["durationSeconds"], 6 * 3600, "{set}");
+    assert!(set["seed"].as_u64().is_some(), "{set}");
+    assert_eq!(set["policies"][0], policy, "{set}");
+    assert_eq!(set["podStartupSeconds"], 30, "{set}");
+    assert_eq!(set["capacity"], "auto:20", "{set}");
     let oracle = cards[3]["replicaHours"].as_f64().unwrap();
     for c in cards {
         assert!(c["replicaHours"].as_f64().unwrap() >= oracle - 1e-9);

@@ -51,7 +51,8 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     };
     let kafka =
         |e: rdkafka::error::KafkaError| Error::Input(format!("kafka ({}): {e}", args.brokers));
-    let mut ingest = Ingest::connect(&cfg, plan).map_err(kafka)?;
+    let timeout = Duration::from_secs(args.timeout.0 as u64);
+    let mut ingest = connect(cfg, plan, timeout)?;
     let mut sink = match &args.emit_closed {
         Some(path) => Some(
             std::fs::OpenOptions::new()
@@ -95,7 +96,16 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
             if !got && ingest.caught_up(Duration::from_secs(5)).map_err(kafka)? {
                 break;
             }
-            if started.elapsed() > Duration::from_secs(args.timeout.0 as u64) {
+            if ingest.assigned().is_empty() && last_print.elapsed() >= Duration::from_secs(10) {
+                eprintln!(
+                    "scalepilot features: waiting {} s for the group {} to be assigned partitions by {}",
+                    started.elapsed().as_secs(),
+                    args.group,
+                    args.brokers
+                );
+                last_print = Instant::now();
+            }
+            if started.elapsed() > timeout {
                 return Err(Error::Input(format!(
                     "did not catch up with the end of every partition within {} s (assigned: {:?})",
                     args.timeout.0,
@@ -109,6 +119,29 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     }
     ingest.commit(&mut publish).map_err(progress)?;
     print(&ingest.windows(), &ingest, args.output)
+}
+
+/// Connects (which creates the checkpoint topic: a broker that does not answer
+/// keeps that waiting for librdkafka's 60 s socket timeout), saying what it
+/// waits for and giving up after `timeout`.
+fn connect(cfg: IngestConfig, plan: Plan, timeout: Duration) -> Result<Ingest> {
+    let brokers = cfg.brokers.clone();
+    eprintln!(
+        "scalepilot features: connecting to {brokers} (checkpoint topic {}), up to {} s",
+        cfg.checkpoint_topic,
+        timeout.as_secs()
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(Ingest::connect(&cfg, plan));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(r) => r.map_err(|e| Error::Input(format!("kafka ({brokers}): {e}"))),
+        Err(_) => Err(Error::Input(format!(
+            "kafka ({brokers}): no broker answered within {} s (--timeout)",
+            timeout.as_secs()
+        ))),
+    }
 }
 
 fn print(windows: &[WindowFeatures], ingest: &Ingest, output: OutputFormat) -> Result<()> {

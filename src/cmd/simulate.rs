@@ -139,6 +139,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         let json = serde_json::json!({
             "trace": describe,
             "capacityPerReplica": outcome.world.capacity,
+            "settings": settings(args),
             "scorecards": outcome.scorecards(),
         });
         out = serde_json::to_string_pretty(&json).map_err(|e| Error::Output(e.into()))?;
@@ -146,6 +147,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     } else {
         out.push_str(&format!("{describe}\n"));
         out.push_str(&table(&outcome));
+        out.push_str(LEGEND);
         if let Some(path) = &plot_path {
             out.push_str(&format!("picture: {}\n", path.display()));
         }
@@ -265,6 +267,45 @@ pub(super) fn progress_bar(trace: &Trace, autoscalers: usize) -> Option<indicati
 }
 
 /// The scorecard as a text table.
+/// What the scorecard's columns mean, printed under it.
+pub const LEGEND: &str = "\
+replica-h: replica-hours run; ×oracle: that over the oracle's; under-%t: % of time the load \
+exceeded ready capacity; unserved%: % of the load not served; util-mean/p95: utilization of \
+ready replicas; actions: scale actions; flaps: reversals within 5 min; reaction: time until \
+ready capacity covered the largest load rise; trusted: % of time a forecast was trusted\n";
+
+/// The run's settings, so that a `--json` scorecard says how to get it again.
+fn settings(args: &SimulateArgs) -> serde_json::Value {
+    let w = &args.world;
+    serde_json::json!({
+        "trace": args.trace,
+        "workload": args.trace.is_none().then(|| {
+            args.workload.unwrap_or(Workload::FlashCrowd).name()
+        }),
+        "seed": args.trace.is_none().then_some(args.seed),
+        "durationSeconds": args.trace.is_none().then_some(args.duration.0),
+        "policies": args.policy,
+        "baselines": args.baseline.iter().map(value_name).collect::<Vec<_>>(),
+        "hpaTarget": args.hpa_target,
+        "capacity": match w.capacity {
+            sim::Capacity::Auto(n) => format!("auto:{n}"),
+            other => format!("{other:?}"),
+        },
+        "capacityPerReplica": w.capacity_per_replica,
+        "podStartupSeconds": w.pod_startup.0,
+        "metricDelaySeconds": w.metric_delay.0,
+        "tickSeconds": w.tick.0,
+        "interpolation": value_name(&w.interpolate),
+        "fromFraction": args.from_fraction,
+        "perfectForecast": args.perfect_forecast,
+    })
+}
+
+/// A command-line value as it is typed.
+fn value_name(v: &impl clap::ValueEnum) -> Option<String> {
+    v.to_possible_value().map(|p| p.get_name().to_string())
+}
+
 pub fn table(outcome: &Outcome) -> String {
     let mut out = format!(
         "{:<14} {:>11} {:>8} {:>10} {:>9} {:>9} {:>8} {:>8} {:>6} {:>9} {:>8}\n",
