@@ -77,8 +77,11 @@ mkdir -p "$OUT"
 
 # The cases: name, then helm's value arguments. The checker reads the same
 # values (CHECK_VALUES, CHECK_POLICY_FILES) to know what to expect.
+# The README's install example: a CPU policy and no broker at all.
 cat >"$OUT/one-replica-values.yaml" <<'EOF'
 replicaCount: 1
+kafka:
+  brokers: []
 EOF
 cat >"$OUT/existing-configmap-values.yaml" <<'EOF'
 existingPoliciesConfigMap: team-policies
