@@ -282,10 +282,18 @@ impl World {
     }
 
     fn scale_writes(&self) -> Vec<apiserver::Request> {
+        self.writes()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/scale"))
+            .collect()
+    }
+
+    /// Every write request the server saw (of any resource).
+    fn writes(&self) -> Vec<apiserver::Request> {
         self.server
             .requests()
             .into_iter()
-            .filter(|r| r.is_write() && r.path.ends_with("/scale"))
+            .filter(|r| r.is_write())
             .collect()
     }
 }
@@ -1053,12 +1061,7 @@ fn dry_run_and_paused_targets_get_no_writes() {
         std::thread::sleep(Duration::from_millis(200));
     }
     drop(c);
-    let writes: Vec<_> = w
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_write())
-        .collect();
+    let writes = w.writes();
     assert!(writes.is_empty(), "dry-run wrote: {writes:?}");
     assert_eq!(w.replicas("web"), 2);
 
@@ -1205,12 +1208,7 @@ fn refuses_to_fight_an_hpa_and_shadows_it_in_dry_run() {
         });
     });
     drop(c);
-    let writes: Vec<_> = w
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_write())
-        .collect();
+    let writes = w.writes();
     assert!(writes.is_empty(), "dry-run wrote: {writes:?}");
     let records: Vec<Value> = std::fs::read_to_string(&shadow)
         .unwrap()
