@@ -8,6 +8,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container as K8sContainer, Pod as K8sPod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::jiff::Timestamp;
+use kube::core::{Selector, SelectorExt};
 
 use crate::decide::{zero_time, Container, Pod, PodPhase, Time};
 use crate::quantity::Quantity;
@@ -75,32 +76,18 @@ pub fn pod(p: &K8sPod) -> Pod {
 }
 
 /// Whether the Deployment's selector (`matchLabels` and `matchExpressions`)
-/// selects a pod with `labels`. An empty or absent selector selects nothing.
+/// selects a pod with `labels`, through kube's own [`Selector`]. An empty or
+/// absent selector selects nothing (the API server refuses one on a
+/// Deployment), and so does one that does not parse (an unknown operator).
 pub fn selects(d: &Deployment, labels: &BTreeMap<String, String>) -> bool {
     let Some(sel) = d.spec.as_ref().map(|s| &s.selector) else {
         return false;
     };
-    let match_labels = sel.match_labels.as_ref();
-    let exprs = sel.match_expressions.as_deref().unwrap_or(&[]);
-    if match_labels.is_none_or(BTreeMap::is_empty) && exprs.is_empty() {
+    let no_labels = sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty);
+    if no_labels && sel.match_expressions.as_ref().is_none_or(Vec::is_empty) {
         return false;
     }
-    let labels_ok = match_labels
-        .into_iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    labels_ok
-        && exprs.iter().all(|e| {
-            let values = e.values.as_deref().unwrap_or(&[]);
-            let has = labels.get(&e.key);
-            match e.operator.as_str() {
-                "In" => has.is_some_and(|v| values.contains(v)),
-                "NotIn" => has.is_none_or(|v| !values.contains(v)),
-                "Exists" => has.is_some(),
-                "DoesNotExist" => has.is_none(),
-                _ => false,
-            }
-        })
+    Selector::try_from(sel.clone()).is_ok_and(|s| s.matches(labels))
 }
 
 /// Annotations of an object, or none.
@@ -169,5 +156,25 @@ mod tests {
         assert!(selects(&d, &labels(&[("app", "web")])));
         assert!(!selects(&d, &labels(&[("app", "web"), ("tier", "canary")])));
         assert!(!selects(&d, &labels(&[("app", "api")])));
+        let with = |selector: serde_json::Value| -> Deployment {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "web"},
+                "spec": {"selector": selector, "template": {}}
+            }))
+            .unwrap()
+        };
+        // Empty selects nothing; an unknown operator selects nothing.
+        assert!(!selects(
+            &with(serde_json::json!({})),
+            &labels(&[("app", "web")])
+        ));
+        let odd = with(
+            serde_json::json!({"matchExpressions": [{"key": "app", "operator": "Like", "values": ["web"]}]}),
+        );
+        assert!(!selects(&odd, &labels(&[("app", "web")])));
+        let exists =
+            with(serde_json::json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]}));
+        assert!(selects(&exists, &labels(&[("app", "web")])));
+        assert!(!selects(&exists, &labels(&[("tier", "web")])));
     }
 }
