@@ -461,3 +461,50 @@ fn a_sweep_replays_each_target_as_a_plain_run_would_and_reads_the_frontiers_at_t
     let bad = simulate(&dir, &["--sweep", "90:60:5"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("FROM ≤ TO"));
 }
+
+/// `scalepilot report` on hand-written records: a line still being written
+/// (no newline yet) is skipped with a note; a malformed complete line is an
+/// error naming file and line.
+#[test]
+fn report_skips_an_unfinished_last_line_and_names_a_bad_one() {
+    let dir = workdir("report");
+    let rec = |s: u32, ours: i32, hpa: i32| {
+        format!(
+            "{{\"time\":\"2026-01-01T00:{:02}:{:02}Z\",\"target\":\"shop/web\",\"decision\":{{\"desiredReplicas\":{ours}}},\"hpa\":{{\"desiredReplicas\":{hpa}}}}}\n",
+            s / 60,
+            s % 60
+        )
+    };
+    let report = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+            .args(["report", "--output", "json", file])
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let good = [rec(0, 2, 2), rec(15, 4, 2), rec(30, 4, 4)].concat();
+    std::fs::write(
+        dir.join("a.jsonl"),
+        format!("{good}{{\"time\":\"2026-01-01T00:00:4"),
+    )
+    .unwrap();
+    let out = report("a.jsonl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ticks"], 3, "{v}");
+    assert_eq!(v["rises"]["scalepilotFirst"], 1, "{v}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a.jsonl:4: skipped"));
+    std::fs::write(
+        dir.join("b.jsonl"),
+        format!("{}{{\"time\": 1}}\n{good}", rec(0, 2, 2)),
+    )
+    .unwrap();
+    let out = report("b.jsonl");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("b.jsonl:2: not a decision record"), "{err}");
+}

@@ -40,31 +40,37 @@ struct LineHpa {
 type Collected = BTreeMap<String, (Vec<Tick>, usize)>;
 
 fn collect(files: &[PathBuf], out: &mut Collected) -> Result<()> {
+    use std::io::BufRead;
     for path in files {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Read {
+        let read_err = |e| Error::Read {
             path: path.clone(),
             source: e,
-        })?;
-        let lines: Vec<&str> = text.split('\n').collect();
-        for (i, raw) in lines.iter().enumerate() {
+        };
+        // Line by line: a long shadow run's file is never held whole.
+        let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(read_err)?);
+        let mut raw = String::new();
+        for number in 1.. {
+            raw.clear();
+            if reader.read_line(&mut raw).map_err(read_err)? == 0 {
+                break;
+            }
             if raw.trim().is_empty() {
                 continue;
             }
-            let line: Line = match serde_json::from_str(raw) {
+            let line: Line = match serde_json::from_str(&raw) {
                 Ok(l) => l,
-                Err(_) if i + 1 == lines.len() => {
+                // Without its newline, the line is the last one, maybe still being written.
+                Err(_) if !raw.ends_with('\n') => {
                     eprintln!(
-                        "{}:{}: skipped: the last line is incomplete (still being written?)",
-                        path.display(),
-                        i + 1
+                        "{}:{number}: skipped: the last line is incomplete (still being written?)",
+                        path.display()
                     );
                     continue;
                 }
                 Err(e) => {
                     return Err(Error::Input(format!(
-                        "{}:{}: not a decision record: {e}",
-                        path.display(),
-                        i + 1
+                        "{}:{number}: not a decision record: {e}",
+                        path.display()
                     )))
                 }
             };
