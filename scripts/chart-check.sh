@@ -224,13 +224,16 @@ selects = lambda sel: all(pod_labels.get(k) == v for k, v in sel.items()) and bo
 
 # ---- RBAC: exactly the controller's API calls, nothing more
 WORKLOAD = {
-    ("apps", "deployments"): {"get", "list", "watch", "patch"},
-    ("apps", "deployments/scale"): {"get", "patch", "update"},
     ("", "pods"): {"get", "list", "watch"},
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "watch"},
-    ("", "events"): {"create", "patch"},
+    ("events.k8s.io", "events"): {"create", "patch"},
     ("metrics.k8s.io", "pods"): {"get", "list"},
 }
+# The targets' kinds, from rbac.scaleTargets: the objects and their /scale.
+for t in values["rbac"]["scaleTargets"]:
+    for res in t["resources"]:
+        WORKLOAD[(t["apiGroup"], res)] = {"get", "list", "watch", "patch"}
+        WORKLOAD[(t["apiGroup"], res + "/scale")] = {"get", "patch", "update"}
 LEASES = {("coordination.k8s.io", "leases"): {"get", "create", "update"}}
 
 def grants(role):
@@ -589,6 +592,8 @@ refuse "SASL without the password Secret" "passwordSecret.name is required" \
 refuse "a CA Secret without TLS" "neither SSL nor SASL_SSL" --set kafka.security.tls.caSecret.name=ca
 refuse "a Kafka property the chart owns" "set it with kafka.brokers, kafka.group or kafka.security" \
   --set "kafka.properties.sasl\.password=secret"
+refuse "a scale target kind without resources" "/rbac/scaleTargets/0/resources'?: minItems" \
+  --set 'rbac.scaleTargets[0].apiGroup=apps' --set-json 'rbac.scaleTargets[0].resources=[]'
 refuse "both policies and an existing ConfigMap" "not both" \
   --set existingPoliciesConfigMap=x --set-file "policies.web\.yaml=policies/web-cpu.yaml"
 

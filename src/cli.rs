@@ -41,8 +41,12 @@ pub enum Command {
     Features(FeaturesArgs),
     /// Print what the decision chain would be given now, for every policy and metric, and from which source.
     Observe(ObserveArgs),
-    /// Run the controller: ingest, decide on every tick, and scale Deployments (the leader only).
+    /// Run the controller: ingest, decide on every tick, and scale the targets (the leader only).
     Run(Box<RunArgs>),
+    /// One line per policy's target, from what the controller wrote on the
+    /// cluster: replicas (observed/asked), the last decision written and its
+    /// reason, paused, an HPA in the way, metrics reported missing.
+    Status(StatusArgs),
     /// Fit a forecasting model on traces and write the model file.
     Train(TrainArgs),
     /// Compare a shadow run's decisions with the HPA's: per target, how often and
@@ -180,6 +184,19 @@ pub struct ObserveArgs {
     #[arg(long, default_value = "10s")]
     pub allowed_lateness: Seconds,
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
+}
+
+/// Options of `scalepilot status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Policy files or folders (the ones the controller runs).
+    #[arg(long, required = true)]
+    pub policies: Vec<PathBuf>,
+    /// The kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
 

@@ -34,6 +34,9 @@ fn main() -> ExitCode {
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),
         Command::Run(args) => cmd::run::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Status(args) => cmd::status::run(&args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         Command::Train(args) => cmd::train::run(&args)
             .map(|()| ExitCode::SUCCESS)
             .map_err(Into::into),

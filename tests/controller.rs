@@ -281,6 +281,30 @@ impl World {
         );
     }
 
+    /// `scalepilot status --output json` on this world's policies, by target.
+    fn status(&self) -> std::collections::BTreeMap<String, Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+            .args(["status", "--output", "json", "--policies"])
+            .arg(self.dir.join("policies"))
+            .arg("--kubeconfig")
+            .arg(self.dir.join("kubeconfig"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "status failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (v["target"].as_str().unwrap().to_string(), v)
+            })
+            .collect()
+    }
+
     fn scale_writes(&self) -> Vec<apiserver::Request> {
         self.writes()
             .into_iter()
@@ -626,6 +650,154 @@ fn scales_on_cpu_from_the_metrics_api_without_a_broker() {
     );
 }
 
+/// A workload of any kind, with the pod template of [`deployment`].
+fn workload(api_version: &str, kind: &str, name: &str, replicas: i32) -> Value {
+    let mut w = deployment(name, replicas);
+    w["apiVersion"] = json!(api_version);
+    w["kind"] = json!(kind);
+    w
+}
+
+/// Any kind with a `/scale` subresource is a target, as for the HPA: a
+/// StatefulSet and a custom resource (an Argo-style Rollout, whose `/scale`
+/// reports the pods' selector from `status.selector`) scale on CPU like a
+/// Deployment, with their Events and annotations on the right object. A
+/// custom kind without `/scale` and one the API server does not serve are
+/// refused with a log line that says why; the others are not held up.
+#[test]
+fn scales_any_kind_with_a_scale_subresource_and_refuses_the_rest() {
+    let as_kind = |name: &str, api_version: &str, kind: &str| {
+        cpu_policy(name).replace(
+            "apiVersion: apps/v1, kind: Deployment",
+            &format!("apiVersion: {api_version}, kind: {kind}"),
+        )
+    };
+    let text = [
+        as_kind("db", "apps/v1", "StatefulSet"),
+        as_kind("canary", "argoproj.io/v1alpha1", "Rollout"),
+        as_kind("runs", "argoproj.io/v1alpha1", "AnalysisRun"),
+        as_kind("widget", "example.com/v1", "Widget"),
+    ]
+    .join("---\n");
+    let w = World::without_broker("kinds", &text);
+    w.server.put(workload("apps/v1", "StatefulSet", "db", 2));
+    w.server
+        .put(workload("argoproj.io/v1alpha1", "Rollout", "canary", 2));
+    w.server
+        .put(workload("argoproj.io/v1alpha1", "AnalysisRun", "runs", 2));
+    let c = w.spawn("kinds", &["--metrics-api-min-interval", "1s"]);
+    let replicas = |api_version: &str, kind: &str, name: &str| {
+        w.server
+            .get(api_version, kind, NS, name)
+            .and_then(|d| d["spec"]["replicas"].as_i64())
+            .unwrap_or(-1)
+    };
+    // 400m over 100m requests at a 50 % target: 8 pods each.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        put_pod_metrics(&w.server, "db", 400);
+        put_pod_metrics(&w.server, "canary", 400);
+        let now = (
+            replicas("apps/v1", "StatefulSet", "db"),
+            replicas("argoproj.io/v1alpha1", "Rollout", "canary"),
+        );
+        if now == (8, 8) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "db and canary did not reach 8 replicas (have {now:?}):\n{}",
+            std::fs::read_to_string(&c.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let scale_paths: BTreeSet<String> = w.scale_writes().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        scale_paths,
+        BTreeSet::from([
+            format!("/apis/apps/v1/namespaces/{NS}/statefulsets/db/scale"),
+            format!("/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/canary/scale"),
+        ])
+    );
+    // The Rollout's pods were found through its /scale selector.
+    assert!(w.server.requests().iter().any(|r| {
+        r.path == format!("/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods")
+            && r.query.contains("labelSelector=app%3Dcanary")
+    }));
+    for (api_version, kind, name) in [
+        ("apps/v1", "StatefulSet", "db"),
+        ("argoproj.io/v1alpha1", "Rollout", "canary"),
+    ] {
+        let o = w.server.get(api_version, kind, NS, name).unwrap();
+        assert!(
+            o["metadata"]["annotations"]["scalepilot.io/last-decision"].is_string(),
+            "{kind} {name} carries the decision: {o}"
+        );
+        let events = w.server.list("v1", "Event", Some(NS));
+        assert!(
+            events.iter().any(|e| e["reason"] == "Rescaled"
+                && e["involvedObject"]["kind"] == kind
+                && e["involvedObject"]["apiVersion"] == api_version
+                && e["involvedObject"]["name"] == name),
+            "a Rescaled Event on {kind} {name}: {events:?}"
+        );
+    }
+    assert_eq!(replicas("argoproj.io/v1alpha1", "AnalysisRun", "runs"), 2);
+    let log = std::fs::read_to_string(&c.log).unwrap_or_default();
+    for why in [
+        "argoproj.io/v1alpha1 AnalysisRun has no /scale subresource",
+        "the API server serves no kind Widget in example.com/v1",
+    ] {
+        assert!(log.contains(why), "the log says {why:?}:\n{log}");
+    }
+
+    // `status` reads the same back from the cluster, one line per target.
+    let lines = w.status();
+    let by = |t: &str| &lines[&format!("{NS}/{t}")];
+    for (t, kind) in [("db", "StatefulSet"), ("canary", "Rollout")] {
+        let l = by(t);
+        assert_eq!(l["kind"], kind, "{l}");
+        assert_eq!(l["replicas"], 8, "{l}");
+        assert_eq!(l["observedReplicas"], 8, "{l}");
+        assert_eq!(l["desiredReplicas"], 8, "{l}");
+        assert!(
+            l["lastDecisionReason"]
+                .as_str()
+                .is_some_and(|r| r.contains("cpu")),
+            "{l}"
+        );
+        assert_eq!(l["paused"], false, "{l}");
+        assert!(l.get("error").is_none(), "{l}");
+    }
+    assert!(by("runs")["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("no /scale subresource")));
+    assert!(by("widget")["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("serves no kind Widget")));
+
+    // The text table says the same to a person.
+    let out = Command::new(env!("CARGO_BIN_EXE_scalepilot"))
+        .args(["status", "--policies"])
+        .arg(w.dir.join("policies"))
+        .arg("--kubeconfig")
+        .arg(w.dir.join("kubeconfig"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}");
+    assert!(out.status.success(), "{text}");
+    let row = |t: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{NS}/{t} ")))
+            .unwrap_or_else(|| panic!("a row for {t}:\n{text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("canary")[1..6], ["Rollout", "8/8", "8", "no", "ok"]);
+    assert_eq!(row("runs")[1..3], ["AnalysisRun", "error:"]);
+}
+
 /// The API server misbehaves: 500s and a 429 with Retry-After on `/scale`,
 /// failing and 5 s slow PodMetrics lists, every watch dropped with its
 /// history compacted (the watches' resume gets 410 Gone and must list again).
@@ -889,6 +1061,25 @@ fn a_stream_metric_without_a_broker_is_reported_missing() {
         log.matches("metric missing").count(),
         1,
         "each cause is logged once:\n{log}"
+    );
+    // The leader put it on the target as an Event, which `status` reads.
+    let l = &w.status()[&format!("{NS}/mixed")];
+    let why = l["missingMetrics"]["http_requests"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        why.contains("no_broker") || why.contains("--brokers"),
+        "{l}"
+    );
+    assert!(l["missingMetrics"].get("cpu").is_none(), "{l}");
+    let events = w.server.list("v1", "Event", Some(NS));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["reason"] == "MetricMissing")
+            .count(),
+        1,
+        "one Event per change of health: {events:?}"
     );
 }
 

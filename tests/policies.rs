@@ -228,6 +228,21 @@ fn duplicate_targets_across_files_are_rejected() {
         "{p}"
     );
     assert_eq!(report.policies.len(), 1);
+
+    // Another kind with the same name is the same target to the samples.
+    write(
+        &dir,
+        "b.yml",
+        &doc("two").replace("kind: Deployment", "kind: StatefulSet"),
+    );
+    let report = load_paths(std::slice::from_ref(&dir));
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    let p = report.problems[0].to_string();
+    assert!(
+        p.contains("Duplicate value: StatefulSet shop/web") && p.contains("Deployment shop/web:"),
+        "{p}"
+    );
+    assert_eq!(report.policies.len(), 1);
 }
 
 #[test]

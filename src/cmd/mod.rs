@@ -8,6 +8,7 @@ pub mod observe;
 pub mod report;
 pub mod run;
 pub mod simulate;
+pub mod status;
 pub mod train;
 pub mod tune;
 pub mod validate;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::apps::v1::Deployment;
+use crate::controller::targets;
 use serde::Serialize;
 
 use crate::cli::{ObserveArgs, OutputFormat};
@@ -210,14 +210,15 @@ async fn observe_policy(
         return Vec::new();
     };
     let (ns, name) = key.split_once('/').unwrap_or(("default", key.as_str()));
-    let selector = match client {
-        Some(c) => kube::Api::<Deployment>::namespaced(c.clone(), ns)
-            .get_opt(name)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|d| sources::selector_of(&d)),
-        None => None,
+    let selector = match (client, p.spec.target.as_ref()) {
+        (Some(c), Some(t)) => match targets::resolve(c, t).await {
+            Ok(ar) => targets::read_scale(c, &ar, ns, name)
+                .await
+                .ok()
+                .and_then(|s| s.selector),
+            Err(_) => None,
+        },
+        _ => None,
     };
     let target = sources::Target {
         key: &key,

@@ -2,7 +2,8 @@
 //! write only when the desired count differs, write the absolute count with
 //! the resourceVersion that was read as a precondition (a writer that acted on
 //! stale state gets 409 and recomputes), field manager `scalepilot`. After a
-//! write: the decision and the history in annotations, and an Event.
+//! write: the decision and the history in annotations, and an Event (through
+//! kube's `Recorder`).
 //!
 //! Dry-run gets a client whose transport refuses every method but GET and
 //! HEAD: a write cannot reach the API server whatever the code above does.
@@ -10,18 +11,22 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::autoscaling::v1::{Scale, ScaleSpec};
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time as K8sTime};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::client::{Body, ClientBuilder};
+use kube::core::ApiResource;
+use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder, Reporter};
 use kube::{Client, Config};
 use serde::Serialize;
+
+use super::targets::{read_scale, ScaleRead};
 
 /// The field manager of every write.
 pub const FIELD_MANAGER: &str = "scalepilot";
 /// The annotation with the last decision.
 pub const LAST_DECISION: &str = "scalepilot.io/last-decision";
-/// `"true"` stops every write to the Deployment.
+/// `"true"` stops every write to the target.
 pub const PAUSED: &str = "scalepilot.io/paused";
 
 /// A client that can only read (dry-run).
@@ -40,14 +45,6 @@ pub fn read_only_client(config: Config) -> Result<Client, kube::Error> {
     Ok(ClientBuilder::try_from(config)?.with_layer(&layer).build())
 }
 
-/// The `/scale` of a Deployment as read.
-#[derive(Clone, Debug)]
-pub struct ScaleRead {
-    pub replicas: i32,
-    pub status_replicas: i32,
-    pub resource_version: String,
-}
-
 /// What the last decision annotation says.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,30 +57,46 @@ pub struct LastDecision<'a> {
     pub leader: &'a str,
 }
 
-/// Reads and writes one namespace's Deployments.
+/// Reads and writes the targets (any kind with `/scale`).
 pub struct Actuator {
     pub client: Client,
-    pub identity: String,
+    recorder: Recorder,
 }
 
 impl Actuator {
-    fn deployments(&self, ns: &str) -> Api<k8s_openapi::api::apps::v1::Deployment> {
-        Api::namespaced(self.client.clone(), ns)
+    pub fn new(client: Client, identity: String) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance: Some(identity),
+        };
+        Actuator {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+        }
     }
 
-    pub async fn read_scale(&self, ns: &str, name: &str) -> Result<ScaleRead, kube::Error> {
-        let s = self.deployments(ns).get_scale(name).await?;
-        Ok(ScaleRead {
-            replicas: s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0),
-            status_replicas: s.status.as_ref().map_or(0, |s| s.replicas),
-            resource_version: s.metadata.resource_version.unwrap_or_default(),
-        })
+    fn targets(&self, ar: &ApiResource, ns: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), ns, ar)
     }
 
-    /// Whether the Deployment is paused now, read from the API server (not
-    /// the watch: a write must honour a pause its watch has not delivered yet).
-    pub async fn is_paused(&self, ns: &str, name: &str) -> Result<bool, kube::Error> {
-        let d = self.deployments(ns).get(name).await?;
+    pub async fn read_scale(
+        &self,
+        ar: &ApiResource,
+        ns: &str,
+        name: &str,
+    ) -> Result<ScaleRead, kube::Error> {
+        read_scale(&self.client, ar, ns, name).await
+    }
+
+    /// Whether the target is paused now, read from the API server (not the
+    /// watch: a write must honour a pause its watch has not delivered yet).
+    pub async fn is_paused(
+        &self,
+        ar: &ApiResource,
+        ns: &str,
+        name: &str,
+    ) -> Result<bool, kube::Error> {
+        let d = self.targets(ar, ns).get(name).await?;
         Ok(d.metadata
             .annotations
             .as_ref()
@@ -91,10 +104,11 @@ impl Actuator {
             .is_some_and(|v| v == "true"))
     }
 
-    /// Writes `replicas` with the precondition that the Deployment is still at
+    /// Writes `replicas` with the precondition that the target is still at
     /// `resource_version`.
     pub async fn write_scale(
         &self,
+        ar: &ApiResource,
         ns: &str,
         name: &str,
         resource_version: &str,
@@ -116,15 +130,16 @@ impl Actuator {
             field_manager: Some(FIELD_MANAGER.into()),
             ..PostParams::default()
         };
-        self.deployments(ns)
+        self.targets(ar, ns)
             .replace_scale(name, &pp, &scale)
             .await?;
         Ok(())
     }
 
-    /// Records the decision and the history on the Deployment (merge patch).
+    /// Records the decision and the history on the target (merge patch).
     pub async fn annotate(
         &self,
+        ar: &ApiResource,
         ns: &str,
         name: &str,
         annotations: BTreeMap<&str, String>,
@@ -134,54 +149,56 @@ impl Actuator {
             field_manager: Some(FIELD_MANAGER.into()),
             ..PatchParams::default()
         };
-        self.deployments(ns)
+        self.targets(ar, ns)
             .patch(name, &pp, &Patch::Merge(&patch))
             .await?;
         Ok(())
     }
 
-    /// Records an Event on the Deployment (`Normal` or `Warning`).
+    /// Records an Event on the target through kube's [`Recorder`]
+    /// (events.k8s.io/v1; a repeat of the same reason and note within its
+    /// cache's hour becomes a series on one Event instead of a new object).
     pub async fn event(
         &self,
-        ns: &str,
-        name: &str,
-        uid: Option<String>,
-        kind: &str,
+        ar: &ApiResource,
+        object: &DynamicObject,
+        warning: bool,
         reason: &str,
-        message: String,
+        note: String,
     ) -> Result<(), kube::Error> {
-        let now = k8s_openapi::jiff::Timestamp::now();
-        let event = Event {
-            metadata: ObjectMeta {
-                // client-go's naming: the object's name and the time in hex nanoseconds.
-                name: Some(format!("{name}.{:x}", now.as_nanosecond())),
-                namespace: Some(ns.to_string()),
-                ..ObjectMeta::default()
-            },
-            involved_object: ObjectReference {
-                api_version: Some("apps/v1".into()),
-                kind: Some("Deployment".into()),
-                name: Some(name.to_string()),
-                namespace: Some(ns.to_string()),
-                uid,
-                ..ObjectReference::default()
-            },
-            reason: Some(reason.to_string()),
-            message: Some(message),
-            type_: Some(kind.to_string()),
-            source: Some(EventSource {
-                component: Some(FIELD_MANAGER.into()),
-                host: None,
-            }),
-            reporting_component: Some(FIELD_MANAGER.into()),
-            reporting_instance: Some(self.identity.clone()),
-            first_timestamp: Some(K8sTime(now)),
-            last_timestamp: Some(K8sTime(now)),
-            count: Some(1),
-            ..Event::default()
+        let regarding = ObjectReference {
+            api_version: Some(ar.api_version.clone()),
+            kind: Some(ar.kind.clone()),
+            name: object.metadata.name.clone(),
+            namespace: object.metadata.namespace.clone(),
+            uid: object.metadata.uid.clone(),
+            ..ObjectReference::default()
         };
-        let api: Api<Event> = Api::namespaced(self.client.clone(), ns);
-        api.create(&PostParams::default(), &event).await?;
-        Ok(())
+        let event = RecordedEvent {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.to_string(),
+            // events.k8s.io caps the note at 1 kB.
+            note: Some(truncate(note, 1024)),
+            action: "Scale".into(),
+            secondary: None,
+        };
+        self.recorder.publish(&event, &regarding).await
     }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary, marked `…`.
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max - '…'.len_utf8();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }

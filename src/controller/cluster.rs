@@ -1,14 +1,16 @@
 //! What the controller watches: per namespace, reflectors (list, then watch
-//! from the list's resourceVersion) of Deployments, their Pods, and
-//! HorizontalPodAutoscalers (to refuse targets an HPA also scales). No polling.
+//! from the list's resourceVersion) of the targets (one per kind the
+//! namespace's policies scale), their Pods, and HorizontalPodAutoscalers (to
+//! refuse targets an HPA also scales, and to shadow them). No polling.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Pod;
+use kube::api::DynamicObject;
+use kube::core::{ApiResource, Selector, SelectorExt};
 use kube::runtime::reflector::{self, reflector, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
@@ -16,10 +18,48 @@ use tokio::task::JoinHandle;
 
 /// The reflectors of one namespace.
 struct Namespace {
-    deployments: Store<Deployment>,
+    /// Targets by `apiVersion/kind`.
+    targets: BTreeMap<String, (ApiResource, Store<DynamicObject>)>,
     pods: Store<Pod>,
     hpas: Store<HorizontalPodAutoscaler>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+fn kind_key(ar: &ApiResource) -> String {
+    format!("{}/{}", ar.api_version, ar.kind)
+}
+
+/// Drives a reflector's watch until aborted, logging (and backing off from)
+/// its failures.
+fn drive<K>(
+    stream: impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+    ns: &str,
+    kind: String,
+) -> JoinHandle<()> {
+    let ns = ns.to_string();
+    tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                tracing::warn!(namespace = %ns, kind = %kind, error = %e, "watch failed; retrying");
+            }
+        }
+    })
+}
+
+/// A reflector of one target kind (any resource, read as DynamicObject).
+fn reflect_targets(
+    client: &Client,
+    ns: &str,
+    ar: &ApiResource,
+) -> (Store<DynamicObject>, JoinHandle<()>) {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
+    let writer = reflector::store::Writer::new(ar.clone());
+    let reader = writer.as_reader();
+    let stream = reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .applied_objects();
+    (reader, drive(stream, ns, ar.kind.clone()))
 }
 
 impl Drop for Namespace {
@@ -43,19 +83,13 @@ where
 {
     let api: Api<K> = Api::namespaced(client.clone(), ns);
     let (reader, writer) = reflector::store();
-    let ns = ns.to_string();
-    let task = tokio::spawn(async move {
-        let stream = reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .applied_objects();
-        futures::pin_mut!(stream);
-        while let Some(item) = stream.next().await {
-            if let Err(e) = item {
-                tracing::warn!(namespace = %ns, kind = %K::kind(&Default::default()), error = %e, "watch failed; retrying");
-            }
-        }
-    });
-    (reader, task)
+    let stream = reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .applied_objects();
+    (
+        reader,
+        drive(stream, ns, K::kind(&Default::default()).into()),
+    )
 }
 
 /// Reflectors for every namespace the policies name.
@@ -72,59 +106,64 @@ impl Cluster {
         }
     }
 
-    /// Starts watching `wanted` namespaces and stops watching the others.
-    pub fn watch(&mut self, wanted: &[String]) {
-        self.namespaces.retain(|ns, _| wanted.contains(ns));
-        for ns in wanted {
-            if self.namespaces.contains_key(ns) {
-                continue;
-            }
-            let (deployments, d) = reflect::<Deployment>(&self.client, ns);
-            let (pods, p) = reflect::<Pod>(&self.client, ns);
-            let (hpas, h) = reflect::<HorizontalPodAutoscaler>(&self.client, ns);
-            tracing::info!(namespace = %ns, "watching deployments, pods and HPAs");
-            self.namespaces.insert(
-                ns.clone(),
+    /// Watches the `wanted` namespaces, each with the target kinds its
+    /// policies scale, and stops watching the others.
+    pub fn watch(&mut self, wanted: &BTreeMap<String, Vec<ApiResource>>) {
+        self.namespaces.retain(|ns, _| wanted.contains_key(ns));
+        for (ns, kinds) in wanted {
+            let n = self.namespaces.entry(ns.clone()).or_insert_with(|| {
+                let (pods, p) = reflect::<Pod>(&self.client, ns);
+                let (hpas, h) = reflect::<HorizontalPodAutoscaler>(&self.client, ns);
+                tracing::info!(namespace = %ns, "watching pods and HPAs");
                 Namespace {
-                    deployments,
+                    targets: BTreeMap::new(),
                     pods,
                     hpas,
-                    tasks: vec![d, p, h],
-                },
-            );
+                    tasks: vec![p, h],
+                }
+            });
+            for ar in kinds {
+                if n.targets.contains_key(&kind_key(ar)) {
+                    continue;
+                }
+                let (store, task) = reflect_targets(&self.client, ns, ar);
+                tracing::info!(namespace = %ns, kind = %ar.kind, "watching targets");
+                n.targets.insert(kind_key(ar), (ar.clone(), store));
+                n.tasks.push(task);
+            }
         }
     }
 
     /// True once every watch has listed its namespace.
     pub fn synced(&self) -> bool {
-        self.namespaces.values().all(|n| {
-            n.deployments
-                .wait_until_ready()
+        fn ready<K: Clone + Resource>(s: &Store<K>) -> bool
+        where
+            K::DynamicType: Eq + std::hash::Hash + Clone,
+        {
+            s.wait_until_ready()
                 .now_or_never()
                 .is_some_and(|r| r.is_ok())
-                && n.pods
-                    .wait_until_ready()
-                    .now_or_never()
-                    .is_some_and(|r| r.is_ok())
-                && n.hpas
-                    .wait_until_ready()
-                    .now_or_never()
-                    .is_some_and(|r| r.is_ok())
-        })
-    }
-
-    pub fn deployment(&self, ns: &str, name: &str) -> Option<Arc<Deployment>> {
+        }
         self.namespaces
-            .get(ns)?
-            .deployments
-            .get(&ObjectRef::new(name).within(ns))
+            .values()
+            .all(|n| ready(&n.pods) && ready(&n.hpas) && n.targets.values().all(|(_, s)| ready(s)))
     }
 
-    /// The pods the Deployment selects.
-    pub fn pods(&self, ns: &str, d: &Deployment) -> Vec<Arc<Pod>> {
+    /// The target `name` of kind `ar` as last watched.
+    pub fn target(&self, ar: &ApiResource, ns: &str, name: &str) -> Option<Arc<DynamicObject>> {
+        let (_, store) = self.namespaces.get(ns)?.targets.get(&kind_key(ar))?;
+        store.get(&ObjectRef::new_with(name, ar.clone()).within(ns))
+    }
+
+    /// The pods of namespace `ns` that `selector` selects; an empty selector
+    /// selects none (a target reports none only when it has no pods).
+    pub fn pods(&self, ns: &str, selector: &Selector) -> Vec<Arc<Pod>> {
         let Some(n) = self.namespaces.get(ns) else {
             return Vec::new();
         };
+        if selector.selects_all() {
+            return Vec::new();
+        }
         n.pods
             .state()
             .into_iter()
@@ -132,18 +171,33 @@ impl Cluster {
                 p.metadata
                     .labels
                     .as_ref()
-                    .is_some_and(|l| super::objects::selects(d, l))
+                    .is_some_and(|l| selector.matches(l))
             })
             .collect()
     }
 
-    /// The HPA that also scales Deployment `name`, if any.
-    pub fn hpa_for(&self, ns: &str, name: &str) -> Option<Arc<HorizontalPodAutoscaler>> {
+    /// The HPA that also scales the target `name` of kind `ar`, if any.
+    pub fn hpa_for(
+        &self,
+        ar: &ApiResource,
+        ns: &str,
+        name: &str,
+    ) -> Option<Arc<HorizontalPodAutoscaler>> {
         let n = self.namespaces.get(ns)?;
+        let group = |api_version: &str| {
+            api_version
+                .split_once('/')
+                .map_or("", |(g, _)| g)
+                .to_string()
+        };
         n.hpas.state().into_iter().find(|h| {
             h.spec.as_ref().is_some_and(|s| {
                 let r = &s.scale_target_ref;
-                r.kind == "Deployment" && r.name == name
+                r.kind == ar.kind
+                    && r.name == name
+                    && r.api_version
+                        .as_deref()
+                        .is_none_or(|v| group(v) == ar.group)
             })
         })
     }

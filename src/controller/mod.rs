@@ -14,7 +14,9 @@ pub mod history;
 pub mod leader;
 mod objects;
 mod policies;
+pub mod selector;
 pub mod shadow;
+pub mod targets;
 mod telemetry;
 mod tick;
 
@@ -24,7 +26,7 @@ pub use leader::{Leadership, LeaseConfig};
 pub use policies::PolicySet;
 pub use telemetry::Metrics;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -83,6 +85,24 @@ fn record_sink(cfg: &RunConfig) -> Result<Option<Box<dyn Write + Send>>> {
     })
 }
 
+/// Resolves the target kinds of the policies in force (new ones, and failed
+/// ones again after a while); failures are logged and counted once each try.
+async fn resolve(
+    client: &kube::Client,
+    policies: &PolicySet,
+    kinds: &mut targets::Kinds,
+    metrics: &Metrics,
+) {
+    let in_force = policies.policies().values();
+    let failed = kinds
+        .refresh(client, in_force.filter_map(|p| p.spec.target.as_ref()))
+        .await;
+    for (t, e) in &failed {
+        tracing::error!(kind = %t.kind, api_version = ?t.api_version, error = %e, "targets of this kind are not scaled");
+    }
+    metrics.policy_errors.inc_by(failed.len() as u64);
+}
+
 /// Runs until `shutdown` turns true.
 pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<()> {
     let metrics = Metrics::new();
@@ -128,10 +148,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
         let (l, h) = leader::spawn(client.clone(), cfg.lease.clone(), shutdown.clone());
         (l, Some(h))
     };
-    let actuator = actuate::Actuator {
-        client: client.clone(),
-        identity: cfg.lease.identity.clone(),
-    };
+    let actuator = actuate::Actuator::new(client.clone(), cfg.lease.identity.clone());
 
     let store = Arc::new(FeatureStore::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -179,7 +196,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     start_ingest(&policies, &mut ingest);
     let mut missing: HashMap<(String, String), &'static str> = HashMap::new();
 
-    let mut cluster = cluster::Cluster::new(client);
+    let mut cluster = cluster::Cluster::new(client.clone());
     let namespaces = |p: &PolicySet| -> Vec<String> {
         if !cfg.namespaces.is_empty() {
             return cfg.namespaces.clone();
@@ -196,7 +213,27 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
             .collect();
         set.into_iter().collect()
     };
-    cluster.watch(&namespaces(&policies));
+    // Each namespace watches the kinds its policies scale, once resolved.
+    let watched = |p: &PolicySet, kinds: &targets::Kinds| {
+        let mut out: BTreeMap<String, Vec<kube::core::ApiResource>> = namespaces(p)
+            .into_iter()
+            .map(|ns| (ns, Vec::new()))
+            .collect();
+        for pol in p.policies().values() {
+            let ns = pol.metadata.namespace.as_deref().unwrap_or("default");
+            let resolved = pol.spec.target.as_ref().and_then(|t| kinds.get(t));
+            if let (Some(Ok(ar)), Some(list)) = (resolved, out.get_mut(ns)) {
+                if !list.contains(ar) {
+                    list.push(ar.clone());
+                }
+            }
+        }
+        out
+    };
+    let mut kinds = targets::Kinds::default();
+    let mut scales = targets::Scales::default();
+    resolve(&client, &policies, &mut kinds, &metrics).await;
+    cluster.watch(&watched(&policies, &kinds));
 
     let mut histories: HashMap<String, History> = HashMap::new();
     let mut forecasts: HashMap<String, Option<forecast::ForecastState>> = HashMap::new();
@@ -216,11 +253,14 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
             if r.changed {
                 tracing::info!(policies = policies.policies().len(), "policies changed");
                 start_ingest(&policies, &mut ingest);
-                cluster.watch(&namespaces(&policies));
                 due.retain(|k, _| policies.policies().contains_key(k));
+                scales.retain(|k| policies.policies().contains_key(k));
                 // Models are reloaded with the policies (their state starts over).
                 forecasts.clear();
             }
+            // New kinds, and kinds that failed a while ago, are resolved again.
+            resolve(&client, &policies, &mut kinds, &metrics).await;
+            cluster.watch(&watched(&policies, &kinds));
         }
         metrics
             .policies_loaded
@@ -242,21 +282,46 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
             let Some((ns, name)) = key.split_once('/') else {
                 continue;
             };
-            let Some(deployment) = cluster.deployment(ns, name) else {
+            let Some(target_ref) = policy.spec.target.as_ref() else {
+                continue;
+            };
+            let resource = match kinds.get(target_ref) {
+                Some(Ok(ar)) => ar.clone(),
+                Some(Err(_)) | None => continue, // logged when resolved
+            };
+            let Some(object) = cluster.target(&resource, ns, name) else {
                 if warned.insert(format!("missing {key}")) {
-                    tracing::warn!(target = %key, "the target Deployment does not exist (yet)");
+                    tracing::warn!(target = %key, kind = %resource.kind, "the target does not exist (yet)");
                 }
                 continue;
             };
             warned.remove(&format!("missing {key}"));
-            let hpa = cluster.hpa_for(ns, name).map(|h| shadow::HpaView::of(&h));
-            let pods = tick::pods_of(&cluster.pods(ns, &deployment));
-            let selector = sources::selector_of(&deployment);
+            let rv = object.metadata.resource_version.as_deref();
+            let scale = match scales.current(&client, &resource, key, rv).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(target = %key, error = %e, "reading /scale failed; the tick is skipped");
+                    continue;
+                }
+            };
+            let hpa = cluster
+                .hpa_for(&resource, ns, name)
+                .map(|h| shadow::HpaView::of(&h));
+            let pods = match scale.selector.as_deref().map(selector::parse) {
+                Some(Ok(sel)) => tick::pods_of(&cluster.pods(ns, &sel)),
+                Some(Err(e)) => {
+                    if warned.insert(format!("selector {key}")) {
+                        tracing::error!(target = %key, error = %e, "the /scale selector is not understood: no pods are counted");
+                    }
+                    Vec::new()
+                }
+                None => Vec::new(),
+            };
             let target = sources::Target {
                 key,
                 namespace: ns,
                 name,
-                selector: selector.as_deref(),
+                selector: scale.selector.as_deref(),
             };
             let observed = registry.observe(&target, &policy.spec, now).await;
             let burst = registry
@@ -264,13 +329,37 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                 .into_iter()
                 .map(|o| o.observation)
                 .collect();
-            note_missing(&metrics, key, &observed, &mut missing);
+            let health = note_missing(&metrics, key, &observed, &mut missing);
+            // The leader records source health on the target, for `status`
+            // and `kubectl describe`.
+            for (metric, why) in health.into_iter().filter(|_| leader && !cfg.dry_run) {
+                let (warning, reason, note) = match why {
+                    Some(w) => (
+                        true,
+                        "MetricMissing",
+                        format!("metric {metric} is missing: {w}"),
+                    ),
+                    None => (
+                        false,
+                        "MetricRecovered",
+                        format!("metric {metric} is observed again"),
+                    ),
+                };
+                if let Err(e) = actuator
+                    .event(&resource, &object, warning, reason, note)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not record the Event");
+                }
+            }
             let gathered = tick::Gathered {
                 key,
                 namespace: ns,
                 name,
                 policy,
-                deployment: &deployment,
+                resource: &resource,
+                object: &object,
+                scale: &scale,
                 pods,
                 observed,
                 burst,
@@ -300,11 +389,10 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
             histories.insert(key.clone(), kept);
             if let (Some(h), true) = (hpa.as_ref().map(|h| &h.name), leader && !cfg.dry_run) {
                 if warned.insert(format!("hpa {key}")) {
-                    tracing::warn!(target = %key, hpa = %h, "refusing to scale: an HPA also scales this Deployment");
-                    let msg = format!("scalepilot will not scale this Deployment: HorizontalPodAutoscaler {h} also scales it (two autoscalers fight)");
-                    let uid = deployment.metadata.uid.clone();
+                    tracing::warn!(target = %key, hpa = %h, "refusing to scale: an HPA also scales this target");
+                    let msg = format!("scalepilot will not scale this {}: HorizontalPodAutoscaler {h} also scales it (two autoscalers fight)", resource.kind);
                     if let Err(e) = actuator
-                        .event(ns, name, uid, "Warning", "HPAConflict", msg)
+                        .event(&resource, &object, true, "HPAConflict", msg)
                         .await
                     {
                         tracing::warn!(error = %e, "could not record the Event");
@@ -363,7 +451,8 @@ fn note_missing(
     key: &str,
     observed: &[Observed],
     state: &mut HashMap<(String, String), &'static str>,
-) {
+) -> Vec<(String, Option<String>)> {
+    let mut changed = Vec::new();
     for o in observed {
         let metric = o.observation.name.clone();
         let id = (key.to_string(), metric.clone());
@@ -386,11 +475,14 @@ fn note_missing(
                 let source = o.source.map_or("none", |s| s.name());
                 tracing::warn!(target = %key, metric = %metric, source, reason = m.code, message = %m.message, "metric missing: the decision treats it as the HPA treats a failed metric");
                 state.insert(id, m.code);
+                changed.push((metric, Some(format!("{source}: {}", m.message))));
             }
             None => {
                 tracing::info!(target = %key, metric = %metric, "metric observed again");
                 state.remove(&id);
+                changed.push((metric, None));
             }
         }
     }
+    changed
 }

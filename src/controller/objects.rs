@@ -1,14 +1,12 @@
 //! From Kubernetes objects to the plain inputs of `decide`: a Pod's phase,
 //! readiness and its transition time, start time and requests (in
-//! milli-units), and which pods belong to a Deployment.
+//! milli-units).
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container as K8sContainer, Pod as K8sPod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::jiff::Timestamp;
-use kube::core::{Selector, SelectorExt};
 
 use crate::decide::{zero_time, Container, Pod, PodPhase, Time};
 use crate::quantity::Quantity;
@@ -75,21 +73,6 @@ pub fn pod(p: &K8sPod) -> Pod {
     }
 }
 
-/// Whether the Deployment's selector (`matchLabels` and `matchExpressions`)
-/// selects a pod with `labels`, through kube's own [`Selector`]. An empty or
-/// absent selector selects nothing (the API server refuses one on a
-/// Deployment), and so does one that does not parse (an unknown operator).
-pub fn selects(d: &Deployment, labels: &BTreeMap<String, String>) -> bool {
-    let Some(sel) = d.spec.as_ref().map(|s| &s.selector) else {
-        return false;
-    };
-    let no_labels = sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty);
-    if no_labels && sel.match_expressions.as_ref().is_none_or(Vec::is_empty) {
-        return false;
-    }
-    Selector::try_from(sel.clone()).is_ok_and(|s| s.matches(labels))
-}
-
 /// Annotations of an object, or none.
 pub fn annotation<'a>(
     meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
@@ -136,45 +119,5 @@ mod tests {
         assert_eq!(got.containers[0].requests["memory"], 1_073_741_824_000);
         assert_eq!(got.containers[1].requests["cpu"], 50);
         assert!(!got.deleted);
-    }
-
-    #[test]
-    fn selectors_match_labels_and_expressions() {
-        let d: Deployment = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "web"},
-            "spec": {"selector": {"matchLabels": {"app": "web"},
-                "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["canary"]}]},
-                "template": {}}
-        }))
-        .unwrap();
-        let labels = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        assert!(selects(&d, &labels(&[("app", "web")])));
-        assert!(!selects(&d, &labels(&[("app", "web"), ("tier", "canary")])));
-        assert!(!selects(&d, &labels(&[("app", "api")])));
-        let with = |selector: serde_json::Value| -> Deployment {
-            serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "web"},
-                "spec": {"selector": selector, "template": {}}
-            }))
-            .unwrap()
-        };
-        // Empty selects nothing; an unknown operator selects nothing.
-        assert!(!selects(
-            &with(serde_json::json!({})),
-            &labels(&[("app", "web")])
-        ));
-        let odd = with(
-            serde_json::json!({"matchExpressions": [{"key": "app", "operator": "Like", "values": ["web"]}]}),
-        );
-        assert!(!selects(&odd, &labels(&[("app", "web")])));
-        let exists =
-            with(serde_json::json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]}));
-        assert!(selects(&exists, &labels(&[("app", "web")])));
-        assert!(!selects(&exists, &labels(&[("tier", "web")])));
     }
 }

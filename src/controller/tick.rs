@@ -1,6 +1,6 @@
-//! One tick of one target: gather its inputs (Deployment and Pods from the
-//! watches, observations from the feature store, the history kept in memory
-//! merged with the one persisted on the Deployment), decide, and — on the
+//! One tick of one target: gather its inputs (the target's `/scale` and its
+//! Pods, observations from the sources, the history kept in memory merged
+//! with the one persisted on the target), decide, and — on the
 //! leader, when the count changes and nothing forbids it — write `/scale`,
 //! re-reading and recomputing on 409 Conflict.
 
@@ -8,7 +8,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::DynamicObject;
+use kube::core::ApiResource;
 
 use super::actuate::{Actuator, LastDecision, LAST_DECISION, PAUSED};
 use super::history::{self, ANNOTATION};
@@ -30,7 +31,7 @@ pub enum Action {
     Standby,
     DryRun,
     Paused,
-    /// An HPA scales the same Deployment.
+    /// An HPA scales the same target.
     RefusedHpa(String),
     Written {
         from: i32,
@@ -73,7 +74,12 @@ pub struct Gathered<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
     pub policy: &'a ScalingPolicy,
-    pub deployment: &'a Deployment,
+    /// The target's kind.
+    pub resource: &'a ApiResource,
+    /// The target as watched (its annotations: history, pause).
+    pub object: &'a DynamicObject,
+    /// Its `/scale` as last read.
+    pub scale: &'a super::targets::ScaleRead,
     pub pods: Vec<crate::decide::Pod>,
     /// Each metric of the policy as its source observed it.
     pub observed: Vec<crate::sources::Observed>,
@@ -91,7 +97,7 @@ pub async fn tick(
     forecast: Option<&mut super::forecast::ForecastState>,
 ) -> (Record, History) {
     let started = Instant::now();
-    let persisted = annotation(&g.deployment.metadata, ANNOTATION).and_then(|v| {
+    let persisted = annotation(&g.object.metadata, ANNOTATION).and_then(|v| {
         history::decode(v)
             .map_err(
                 |e| tracing::warn!(target = %g.key, error = %e, "ignoring the persisted history"),
@@ -102,18 +108,7 @@ pub async fn tick(
         Some(p) => history::merge(own, p, ctx.now),
         None => own.clone(),
     };
-    let spec_replicas = g
-        .deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1);
-    let status_replicas = g
-        .deployment
-        .status
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(0);
+    let (spec_replicas, status_replicas) = (g.scale.replicas, g.scale.status_replicas);
     let observations: Vec<_> = g.observed.iter().map(|o| o.observation.clone()).collect();
     for o in &observations {
         if let Some(v) = o.values.first().copied().or(o.value) {
@@ -169,7 +164,7 @@ pub async fn tick(
             .observe(t.elapsed().as_secs_f64());
         d
     };
-    let paused = annotation(&g.deployment.metadata, PAUSED) == Some("true");
+    let paused = annotation(&g.object.metadata, PAUSED) == Some("true");
     let writer = ctx.leader && !ctx.dry_run;
     let mut decision = run(spec_replicas, status_replicas);
     let action = if !writer || paused || g.hpa.is_some() {
@@ -233,7 +228,7 @@ async fn actuate(
     let mut last_error = String::new();
     let mut last = None;
     for attempt in 0..ATTEMPTS {
-        let scale = match ctx.actuator.read_scale(ns, name).await {
+        let scale = match ctx.actuator.read_scale(g.resource, ns, name).await {
             Ok(s) => s,
             Err(e) => {
                 last_error = format!("reading /scale: {e}");
@@ -252,17 +247,17 @@ async fn actuate(
         }
         // The watch may lag (or be relisting): read the pause fresh. A pause
         // set after this read changes the resourceVersion: the write conflicts.
-        match ctx.actuator.is_paused(ns, name).await {
+        match ctx.actuator.is_paused(g.resource, ns, name).await {
             Ok(true) => return (decision, Action::Paused),
             Ok(false) => {}
             Err(e) => {
-                last_error = format!("reading the Deployment: {e}");
+                last_error = format!("reading the {}: {e}", g.resource.kind);
                 break;
             }
         }
         match ctx
             .actuator
-            .write_scale(ns, name, &scale.resource_version, to)
+            .write_scale(g.resource, ns, name, &scale.resource_version, to)
             .await
         {
             Ok(()) => {
@@ -285,13 +280,7 @@ async fn actuate(
         }
     }
     tracing::warn!(target = %key, error = %last_error, "decision not written");
-    let spec = g
-        .deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1);
-    let decision = last.unwrap_or_else(|| run(spec, spec));
+    let decision = last.unwrap_or_else(|| run(g.scale.replicas, g.scale.status_replicas));
     (decision, Action::Failed(last_error))
 }
 
@@ -320,7 +309,7 @@ async fn after_write(ctx: &TickContext<'_>, g: &Gathered<'_>, d: &Decision, from
     annotations.insert(ANNOTATION, history::encode(&d.history, ctx.now));
     if let Err(e) = ctx
         .actuator
-        .annotate(g.namespace, g.name, annotations)
+        .annotate(g.resource, g.namespace, g.name, annotations)
         .await
     {
         tracing::warn!(target = %g.key, error = %e, "could not record the decision annotations");
@@ -334,10 +323,9 @@ async fn after_write(ctx: &TickContext<'_>, g: &Gathered<'_>, d: &Decision, from
         "Scaled from {from} to {to}: {reason} [{}] (decision {id})",
         chain.join(" → ")
     );
-    let uid = g.deployment.metadata.uid.clone();
     if let Err(e) = ctx
         .actuator
-        .event(g.namespace, g.name, uid, "Normal", "Rescaled", message)
+        .event(g.resource, g.object, false, "Rescaled", message)
         .await
     {
         tracing::warn!(target = %g.key, error = %e, "could not record the Event");

@@ -331,15 +331,24 @@ fn remove_field(value: &mut serde_yaml::Value, path: &serde_path_to_error::Path)
 }
 
 /// Two policies may not scale the same target (valid or not: a broken
-/// policy still claims its target).
+/// policy still claims its target). Targets are named `namespace/name` in
+/// metric samples and records, so two kinds may not share a name either.
 fn check_duplicates(report: &mut LoadReport) {
-    let mut seen: BTreeMap<&(String, String, String), (&PathBuf, usize)> = BTreeMap::new();
+    let mut seen: BTreeMap<(&str, &str), (&str, &PathBuf, usize)> = BTreeMap::new();
     let mut dups = Vec::new();
     let mut rejected = Vec::new();
     for (key, file, (line, column), doc_line) in &report.claims {
-        let Some((first, first_line)) = seen.get(key) else {
-            seen.insert(key, (file, *line));
+        let (ns, kind, name) = key;
+        let Some((first_kind, first, first_line)) = seen.get(&(ns.as_str(), name.as_str())) else {
+            seen.insert((ns, name), (kind, file, *line));
             continue;
+        };
+        let also = match *first_kind == kind.as_str() {
+            true => String::new(),
+            false => format!(
+                " ({first_kind} {ns}/{name}: metric samples and records name a target by \
+                 namespace/name, so two kinds may not share one)"
+            ),
         };
         dups.push(Problem {
             file: file.clone(),
@@ -347,10 +356,7 @@ fn check_duplicates(report: &mut LoadReport) {
             column: *column,
             path: "spec.target".into(),
             message: format!(
-                "Duplicate value: {} {}/{} is already scaled by the policy at {}:{}",
-                key.1,
-                key.0,
-                key.2,
+                "Duplicate value: {kind} {ns}/{name} is already scaled by the policy at {}:{}{also}",
                 first.display(),
                 first_line
             ),

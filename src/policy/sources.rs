@@ -94,8 +94,38 @@ pub fn source_of(m: &MetricSpec) -> Result<SourceKind, NoSource> {
     }
 }
 
-/// What the live controller scales: `apps/v1` Deployments.
-pub const SCALABLE: &[(&str, &str)] = &[("apps/v1", "Deployment")];
+/// The built-in kinds that serve `/scale` (the HPA's targets). Custom
+/// resources are checked by the live controller against the API server's
+/// discovery: whether their CRD declares the subresource is not known offline.
+pub const SCALABLE: &[(&str, &str)] = &[
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "ReplicaSet"),
+    ("v1", "ReplicationController"),
+];
+
+/// Whether `api_version`'s group is one of Kubernetes' own (the core group,
+/// a group without a dot such as `apps` or `batch`, or `*.k8s.io`): their
+/// kinds are all known, so one missing from [`SCALABLE`] cannot be scaled.
+fn built_in_group(api_version: &str) -> bool {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    !group.contains('.') || group.ends_with(".k8s.io")
+}
+
+/// Why the target kind cannot be scaled, if it cannot. (A missing or
+/// group-less apiVersion is refused earlier, by the validator.)
+fn unscalable(api_version: &str, kind: &str) -> Option<String> {
+    if SCALABLE.contains(&(api_version, kind)) || !built_in_group(api_version) {
+        return None;
+    }
+    let known: Vec<String> = SCALABLE.iter().map(|(v, k)| format!("{v} {k}")).collect();
+    Some(format!(
+        "Unsupported value: {api_version} {kind}: it has no /scale subresource, so nothing can \
+         scale it; scalable kinds are {} and custom resources with a /scale subresource \
+         (e.g. argoproj.io/v1alpha1 Rollout)",
+        known.join(", ")
+    ))
+}
 
 /// What keeps the live controller from running one loaded policy: a target
 /// kind it cannot scale, a metric no source provides; located in `text` (the
@@ -106,7 +136,7 @@ pub fn source_problems(p: &LoadedPolicy, text: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     if let Some(t) = &p.policy.spec.target {
         let api_version = t.api_version.as_deref().unwrap_or_default();
-        if !SCALABLE.contains(&(api_version, t.kind.as_str())) {
+        if let Some(message) = unscalable(api_version, &t.kind) {
             let path = "spec.target.kind".to_string();
             let (line, column) = doc.map_or((p.line, 1), |d| {
                 d.get(&path)
@@ -118,10 +148,7 @@ pub fn source_problems(p: &LoadedPolicy, text: &str) -> Vec<Problem> {
                 line,
                 column,
                 path,
-                message: format!(
-                    "Unsupported value: {api_version} {}: the controller scales apps/v1 Deployments",
-                    t.kind
-                ),
+                message,
             });
         }
     }
@@ -302,20 +329,57 @@ spec:
     }
 
     #[test]
-    fn only_deployments_are_scaled_live() {
-        let text = format!("{HEAD}    - type: Resource\n      resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}\n")
-            .replace("apiVersion: apps/v1, kind: Deployment", "apiVersion: apps/v1, kind: StatefulSet");
-        let r = load(&text);
-        assert_eq!(r.policies.len(), 1, "{:?}", r.problems);
-        let problems = source_problems(&r.policies[0], &text);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].path, "spec.target.kind");
-        assert_eq!(problems[0].line, 5);
-        assert!(problems[0].message.contains("StatefulSet"));
-        let ok = load(&text.replace("StatefulSet", "Deployment"));
-        assert!(
-            source_problems(&ok.policies[0], &text.replace("StatefulSet", "Deployment")).is_empty()
-        );
+    fn kinds_without_scale_are_refused_and_custom_resources_left_to_discovery() {
+        let text = format!("{HEAD}    - type: Resource\n      resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}\n");
+        let with = |target: &str| text.replace("apiVersion: apps/v1, kind: Deployment", target);
+        let problems_of = |target: &str| {
+            let t = with(target);
+            let r = load(&t);
+            assert_eq!(r.policies.len(), 1, "{target}: {:?}", r.problems);
+            source_problems(&r.policies[0], &t)
+        };
+        for bad in [
+            "apiVersion: apps/v1, kind: DaemonSet",
+            "apiVersion: batch/v1, kind: Job",
+            "apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler",
+            "apiVersion: networking.k8s.io/v1, kind: Ingress",
+        ] {
+            let problems = problems_of(bad);
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert_eq!(problems[0].path, "spec.target.kind");
+            assert_eq!(problems[0].line, 5);
+            let kind = bad.rsplit(' ').next().unwrap();
+            assert!(
+                problems[0].message.contains(kind),
+                "{bad}: {}",
+                problems[0].message
+            );
+        }
+        // The core group and a missing apiVersion are refused earlier, by
+        // the validator, as the HPA's own validation does.
+        for early in ["apiVersion: v1, kind: Pod", "kind: Deployment"] {
+            let r = load(&with(early));
+            assert!(r.policies.is_empty(), "{early}");
+            assert!(
+                r.problems
+                    .iter()
+                    .any(|p| p.path == "spec.target.apiVersion"),
+                "{early}: {:?}",
+                r.problems
+            );
+        }
+        assert!(problems_of("apiVersion: apps/v1, kind: DaemonSet")[0]
+            .message
+            .contains("no /scale subresource"));
+        for good in [
+            "apiVersion: apps/v1, kind: Deployment",
+            "apiVersion: apps/v1, kind: StatefulSet",
+            "apiVersion: apps/v1, kind: ReplicaSet",
+            "apiVersion: v1, kind: ReplicationController",
+            "apiVersion: argoproj.io/v1alpha1, kind: Rollout",
+        ] {
+            assert!(problems_of(good).is_empty(), "{good}");
+        }
     }
 
     #[test]

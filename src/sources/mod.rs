@@ -200,15 +200,6 @@ impl Registry {
     }
 }
 
-/// The label selector of a Deployment's pods as its `/scale` subresource
-/// reports it in `status.selector` (apps/v1 renders `spec.selector` with
-/// `LabelSelectorAsSelector`), or None when it has none or it does not parse.
-pub fn selector_of(d: &k8s_openapi::api::apps::v1::Deployment) -> Option<String> {
-    let sel = d.spec.as_ref()?.selector.clone();
-    let text = kube::core::Selector::try_from(sel).ok()?.to_string();
-    (!text.is_empty()).then_some(text)
-}
-
 /// Whether any metric of these policies is served by a source of `kind`.
 pub fn uses<'a>(specs: impl IntoIterator<Item = &'a PolicySpec>, kind: SourceKind) -> bool {
     specs

@@ -66,20 +66,24 @@ Used by the ClusterRole and by each per-namespace Role, and checked verb for ver
 by scripts/chart-check.sh: change both together.
 */}}
 {{- define "scalepilot.workloadRules" -}}
-- apiGroups: ["apps"]
-  resources: ["deployments"]
+{{- range .Values.rbac.scaleTargets }}
+# Targets: read and annotate the object, read and write its /scale.
+- apiGroups: [{{ .apiGroup | quote }}]
+  resources: [{{ range $i, $r := .resources }}{{ if $i }}, {{ end }}{{ $r | quote }}{{ end }}]
   verbs: ["get", "list", "watch", "patch"]
-- apiGroups: ["apps"]
-  resources: ["deployments/scale"]
+- apiGroups: [{{ .apiGroup | quote }}]
+  resources: [{{ range $i, $r := .resources }}{{ if $i }}, {{ end }}{{ printf "%s/scale" $r | quote }}{{ end }}]
   verbs: ["get", "patch", "update"]
+{{- end }}
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]
-# It refuses to scale a Deployment that an HPA also manages.
+# It refuses to scale a target that an HPA also manages (and shadows it).
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
   verbs: ["get", "list", "watch"]
-- apiGroups: [""]
+# Events through kube's Recorder (events.k8s.io/v1; a repeat patches its series).
+- apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
 # Resource and ContainerResource metrics (cpu, memory) from metrics-server.

@@ -1,17 +1,20 @@
-//! A minimal deployment controller (standing in for the Deployment and
-//! ReplicaSet controllers and a kubelet): after every client write to a
-//! Deployment it keeps pods `{name}-{index}` for `spec.replicas` (Running and
-//! Ready at once) and writes the status the real controller would once they
-//! are all available. It runs synchronously, inside the write that triggered
-//! it, so tests see a settled state as soon as the write returns.
+//! A minimal workload controller (standing in for the Deployment, ReplicaSet
+//! and StatefulSet controllers, Argo Rollouts' and a kubelet): after every
+//! client write to a Deployment, StatefulSet or Rollout it keeps pods
+//! `{name}-{index}` for `spec.replicas` (Running and Ready at once) and writes
+//! the status the real controller would once they are all available (a
+//! Rollout's includes `status.selector`, which its `/scale` reports). It runs
+//! synchronously, inside the write that triggered it, so tests see a settled
+//! state as soon as the write returns.
 
 use serde_json::{json, Value};
 
+use super::selector::render_label_selector;
 use super::store::{meta_str, now_rfc3339, owned_by, EventType, Key, Store};
 
 impl Store {
-    pub fn reconcile_deployment(&mut self, ns: &str, name: &str) {
-        let dkey: Key = ("deployments.apps", ns.to_string(), name.to_string());
+    pub fn reconcile_workload(&mut self, storage: &'static str, ns: &str, name: &str) {
+        let dkey: Key = (storage, ns.to_string(), name.to_string());
         let Some(dep) = self.stored(&dkey).cloned() else {
             return;
         };
@@ -70,7 +73,13 @@ impl Store {
             .pointer("/metadata/generation")
             .cloned()
             .unwrap_or(json!(1));
-        if status.get("conditions").is_none() {
+        if storage == "rollouts.argoproj.io" {
+            status["selector"] = json!(dep
+                .pointer("/spec/selector")
+                .map(render_label_selector)
+                .unwrap_or_default());
+        }
+        if storage == "deployments.apps" && status.get("conditions").is_none() {
             let now = now_rfc3339();
             status["conditions"] = json!([
                 {
@@ -94,7 +103,7 @@ impl Store {
         }
     }
 
-    /// A Running, Ready pod for a Deployment, from its pod template.
+    /// A Running, Ready pod for a workload, from its pod template.
     fn make_pod(&mut self, dep: &Value, pod_name: &str) -> Value {
         let now = now_rfc3339();
         let mut labels = dep
@@ -157,8 +166,8 @@ impl Store {
                 "generation": 1,
                 "labels": labels,
                 "ownerReferences": [{
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
+                    "apiVersion": dep.get("apiVersion").cloned().unwrap_or(json!("apps/v1")),
+                    "kind": dep.get("kind").cloned().unwrap_or(json!("Deployment")),
                     "name": meta_str(dep, "name"),
                     "uid": meta_str(dep, "uid"),
                     "controller": true,

@@ -63,6 +63,67 @@ pub static RESOURCES: &[ResourceType] = &[
         view: View::Native,
     },
     ResourceType {
+        group: "apps",
+        version: "v1",
+        plural: "statefulsets",
+        singular: "statefulset",
+        kind: "StatefulSet",
+        namespaced: true,
+        short_names: &["sts"],
+        categories: &["all"],
+        subresources: &["scale", "status"],
+        storage: "statefulsets.apps",
+        has_generation: true,
+        view: View::Native,
+    },
+    // No /scale: nothing can scale a DaemonSet.
+    ResourceType {
+        group: "apps",
+        version: "v1",
+        plural: "daemonsets",
+        singular: "daemonset",
+        kind: "DaemonSet",
+        namespaced: true,
+        short_names: &["ds"],
+        categories: &["all"],
+        subresources: &["status"],
+        storage: "daemonsets.apps",
+        has_generation: true,
+        view: View::Native,
+    },
+    // A custom resource with a /scale subresource, as Argo Rollouts' CRD
+    // declares it (specReplicasPath .spec.replicas, statusReplicasPath
+    // .status.replicas, labelSelectorPath .status.selector).
+    ResourceType {
+        group: "argoproj.io",
+        version: "v1alpha1",
+        plural: "rollouts",
+        singular: "rollout",
+        kind: "Rollout",
+        namespaced: true,
+        short_names: &["ro"],
+        categories: &["all"],
+        subresources: &["scale", "status"],
+        storage: "rollouts.argoproj.io",
+        has_generation: true,
+        view: View::Native,
+    },
+    // A custom resource without /scale: nothing can scale it.
+    ResourceType {
+        group: "argoproj.io",
+        version: "v1alpha1",
+        plural: "analysisruns",
+        singular: "analysisrun",
+        kind: "AnalysisRun",
+        namespaced: true,
+        short_names: &["ar"],
+        categories: &[],
+        subresources: &["status"],
+        storage: "analysisruns.argoproj.io",
+        has_generation: true,
+        view: View::Native,
+    },
+    ResourceType {
         group: "",
         version: "v1",
         plural: "namespaces",
@@ -189,6 +250,7 @@ pub const GROUP_VERSIONS: &[(&str, &str)] = &[
     ("autoscaling", "v1"),
     ("coordination.k8s.io", "v1"),
     ("metrics.k8s.io", "v1beta1"),
+    ("argoproj.io", "v1alpha1"),
 ];
 
 /// Preferred version of each group (the first listed wins).

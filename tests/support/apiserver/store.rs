@@ -658,9 +658,13 @@ impl Store {
     }
 
     /// Reactions to a committed client write (the controllers of a cluster).
-    fn after_write(&mut self, storage: &str, ns: &str, name: &str) {
-        if storage == "deployments.apps" && self.deployment_controller {
-            self.reconcile_deployment(ns, name);
+    fn after_write(&mut self, storage: &'static str, ns: &str, name: &str) {
+        let workload = matches!(
+            storage,
+            "deployments.apps" | "statefulsets.apps" | "rollouts.argoproj.io"
+        );
+        if workload && self.deployment_controller {
+            self.reconcile_workload(storage, ns, name);
         }
     }
 
@@ -671,7 +675,7 @@ impl Store {
             .objects
             .get(&key(rt, ns, name))
             .ok_or_else(|| ApiError::not_found(rt, name))?;
-        Ok(scale_of(dep))
+        Ok(scale_of(rt, dep))
     }
 
     pub fn update_scale(
@@ -714,7 +718,7 @@ impl Store {
         }
         new["spec"]["replicas"] = json!(replicas);
         let stored = self.update_stored(rt, ns, name, new, Target::Main, precondition, dry_run)?;
-        Ok(scale_of(&stored))
+        Ok(scale_of(rt, &stored))
     }
 
     pub fn patch_scale(

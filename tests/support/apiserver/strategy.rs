@@ -61,7 +61,10 @@ pub fn prepare_create_status(rt: &ResourceType, obj: &mut Value) {
         return;
     };
     match rt.storage {
-        "deployments.apps" | "horizontalpodautoscalers.autoscaling" => {
+        "deployments.apps"
+        | "statefulsets.apps"
+        | "rollouts.argoproj.io"
+        | "horizontalpodautoscalers.autoscaling" => {
             map.remove("status");
         }
         "pods" => {
@@ -89,6 +92,12 @@ fn default_field(obj: &mut Value, field: &str, value: Value) {
 /// matter to an autoscaler: Deployment and HPA spec).
 pub fn apply_defaults(rt: &ResourceType, obj: &mut Value) {
     match rt.storage {
+        "statefulsets.apps" | "rollouts.argoproj.io" => {
+            if !obj.get("spec").is_some_and(Value::is_object) {
+                obj["spec"] = json!({});
+            }
+            default_field(&mut obj["spec"], "replicas", json!(1));
+        }
         "deployments.apps" => {
             if !obj.get("spec").is_some_and(Value::is_object) {
                 obj["spec"] = json!({});
@@ -154,7 +163,7 @@ pub fn apply_defaults(rt: &ResourceType, obj: &mut Value) {
 
 /// The validation rules the tests can trip over.
 pub fn validate(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiError> {
-    if rt.storage == "deployments.apps" {
+    if rt.has_subresource("scale") {
         if let Some(r) = obj.pointer("/spec/replicas").and_then(Value::as_i64) {
             if r < 0 {
                 return Err(ApiError::invalid(
@@ -187,8 +196,10 @@ pub fn validate(rt: &ResourceType, name: &str, obj: &Value) -> Result<(), ApiErr
     Ok(())
 }
 
-/// The autoscaling/v1 Scale of a stored Deployment.
-pub fn scale_of(dep: &Value) -> Value {
+/// The autoscaling/v1 Scale of a stored object: built-in workloads render
+/// their `spec.selector`; a custom resource reports the string at its CRD's
+/// `labelSelectorPath` (`.status.selector` here, as Argo Rollouts do).
+pub fn scale_of(rt: &ResourceType, dep: &Value) -> Value {
     let mut metadata = json!({});
     for field in [
         "name",
@@ -210,10 +221,16 @@ pub fn scale_of(dep: &Value) -> Value {
     } else {
         json!({})
     };
-    let selector = dep
-        .pointer("/spec/selector")
-        .map(render_label_selector)
-        .unwrap_or_default();
+    let selector = if rt.group.contains('.') {
+        dep.pointer("/status/selector")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        dep.pointer("/spec/selector")
+            .map(render_label_selector)
+            .unwrap_or_default()
+    };
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
