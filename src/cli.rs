@@ -531,6 +531,14 @@ pub struct SimulateArgs {
     /// Draw the run to this .svg or .png file (the embedded default writes simulate.svg).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Draw only from this time: a date (2026-12-05), an RFC 3339 time or an
+    /// offset from the trace's start (36h, 2d). The scorecards still cover the
+    /// whole run.
+    #[arg(long, visible_alias = "from", value_name = "TIME")]
+    pub plot_from: Option<crate::sim::PlotTime>,
+    /// Draw only up to this time (as --plot-from).
+    #[arg(long, visible_alias = "to", value_name = "TIME")]
+    pub plot_to: Option<crate::sim::PlotTime>,
     /// Write every decision, with its reasons, as JSON lines.
     #[arg(long)]
     pub decisions: Option<PathBuf>,

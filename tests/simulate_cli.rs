@@ -508,3 +508,92 @@ fn report_skips_an_unfinished_last_line_and_names_a_bad_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("b.jsonl:2: not a decision record"), "{err}");
 }
+
+/// `--plot-from/--plot-to` draw a window: its ticks on round times, each
+/// autoscaler in its fixed colour, the under-provisioned share of the window
+/// per lane; a window that is empty or outside the trace is refused.
+#[test]
+fn plots_a_window_with_fixed_colours_and_short_lanes() {
+    let dir = workdir("plot-window");
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/checkout-stream.yaml");
+    let base = ["--workload", "step", "--duration", "6h", "--policy", policy];
+    let svg = |name: &str, window: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend(["--plot", name]);
+        args.extend(window);
+        let out = simulate(&dir, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(dir.join(name)).unwrap()
+    };
+    let whole = svg("whole.svg", &[]);
+    let part = svg(
+        "part.svg",
+        &["--plot-from", "2h", "--to", "2026-01-01T03:00:00Z"],
+    );
+    let text = |s: &str| {
+        s.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                Some(
+                    t.split_once('>')?
+                        .1
+                        .split_once("</text>")?
+                        .0
+                        .trim()
+                        .to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (whole_text, part_text) = (text(&whole), text(&part));
+    for tick in ["02:00", "03:00"] {
+        assert!(
+            part_text.iter().any(|t| t == tick),
+            "{tick} in {part_text:?}"
+        );
+    }
+    assert!(!part_text.iter().any(|t| t == "05:00"), "{part_text:?}");
+    assert!(
+        part_text.iter().any(|t| t == "02:10"),
+        "10-minute ticks in a 1 h window"
+    );
+    assert!(whole_text.iter().any(|t| t == "05:00"), "{whole_text:?}");
+    // The HPA is red and KEDA orange in both.
+    for s in [&whole, &part] {
+        assert!(s.contains("#D62728") && s.contains("#FF7F0E"));
+    }
+    // The step rises at about 02:24: the HPA is short in the window, and a
+    // larger share of it than of the whole run.
+    let short = |texts: &[String]| -> f64 {
+        let t = texts.iter().find(|t| t.starts_with("hpa: short")).unwrap();
+        t.trim_start_matches("hpa: short ")
+            .trim_end_matches(" %")
+            .parse()
+            .unwrap()
+    };
+    let (w, p) = (short(&whole_text), short(&part_text));
+    assert!(w > 0.0 && p > 2.0 * w, "whole {w} %, window {p} %");
+
+    for (window, says) in [
+        (["--plot-from", "5h", "--plot-to", "2h"], "before --plot-to"),
+        (
+            ["--plot-from", "7h", "--plot-to", "8h"],
+            "outside the trace",
+        ),
+        (["--plot-from", "soon", "--plot-to", "8h"], "RFC 3339"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(["--plot", "bad.svg"]);
+        args.extend(window);
+        let out = simulate(&dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{window:?}: {err}"
+        );
+    }
+}

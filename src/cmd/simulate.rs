@@ -132,7 +132,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         .clone()
         .or_else(|| embedded.then(|| PathBuf::from("simulate.svg")));
     if let Some(path) = &plot_path {
-        sim::plot(&outcome, path)?;
+        sim::plot(&outcome, path, args.plot_from, args.plot_to)?;
     }
     let mut out = String::new();
     if args.json {

@@ -10,6 +10,7 @@ mod frontier;
 mod load;
 mod plot;
 mod plot_frontier;
+mod plot_time;
 mod runner;
 mod score;
 mod trace;
@@ -22,6 +23,7 @@ pub use frontier::{
 pub use load::{load_at, peak_in, Interpolation, LoadCursor};
 pub use plot::{plot, PlotFormat};
 pub use plot_frontier::plot_frontiers;
+pub use plot_time::PlotTime;
 pub use runner::{needed, oracle, replay, Autoscaler, ForecastSetup, Replay, World};
 pub use score::{largest_rise, Rise, ScoreKeeper, Scorecard};
 pub use trace::Trace;

@@ -8,7 +8,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::plot::{register_font, COLORS};
+use super::plot::{palette, register_font, ORACLE};
 use super::{PlotFormat, SweepOutcome};
 use crate::error::{Error, Result};
 
@@ -69,17 +69,14 @@ fn draw<DB: DrawingBackend>(
         .y_desc("under-provisioned time, % (τU)")
         .draw()?;
     if let Some(o) = sweep.oracle_replica_hours {
-        let grey = RGBColor(120, 120, 120);
+        let style = ORACLE.stroke_width(1);
         chart
-            .draw_series(LineSeries::new(
-                [(o, 0.0), (o, y_max)],
-                grey.mix(0.7).stroke_width(1),
-            ))?
+            .draw_series(DashedLineSeries::new([(o, 0.0), (o, y_max)], 6, 4, style))?
             .label(format!("oracle: {o:.0} replica-h, never short"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 7, y)], style));
     }
-    for (i, f) in sweep.frontiers.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
+    let colors = palette(sweep.frontiers.iter().map(|f| f.name.as_str()));
+    for (f, &color) in sweep.frontiers.iter().zip(&colors) {
         let line: Vec<(f64, f64)> = f
             .points
             .iter()

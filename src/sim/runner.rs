@@ -71,6 +71,8 @@ pub struct Replay {
     pub capacity: Vec<(i64, f64)>,
     /// Scale actions: (time, new replica count).
     pub actions: Vec<(i64, i32)>,
+    /// Under-provisioned intervals `[from, to)`: ready capacity below the load.
+    pub short: Vec<(i64, i64)>,
 }
 
 fn time(t: i64) -> Time {
@@ -236,10 +238,12 @@ pub fn replay(
         t += world.step_s;
     }
     let actions = keeper.actions().to_vec();
+    let short = keeper.short().to_vec();
     Replay {
         score: keeper.finish(&a.name),
         capacity,
         actions,
+        short,
     }
 }
 
@@ -403,9 +407,11 @@ pub fn oracle(trace: &Trace, world: &World, min: i32, max: i32, rise: Option<Ris
         keeper.step(t, loads[k], need[k] as usize, existing[k] as usize);
     }
     let actions = keeper.actions().to_vec();
+    let short = keeper.short().to_vec();
     Replay {
         score: keeper.finish("oracle"),
         capacity,
         actions,
+        short,
     }
 }

@@ -55,6 +55,8 @@ pub struct ScoreKeeper {
     rise: Option<Rise>,
     reaction_s: Option<i64>,
     actions: Vec<(i64, i32)>,
+    /// The under-provisioned intervals `[from, to)`, adjacent steps merged.
+    short: Vec<(i64, i64)>,
     last_direction: Option<(i64, i32)>,
     flaps: usize,
     /// Time with a forecast, and of that the time it was trusted.
@@ -80,6 +82,7 @@ impl ScoreKeeper {
             rise,
             reaction_s: None,
             actions: Vec::new(),
+            short: Vec::new(),
             last_direction: None,
             flaps: 0,
             forecast_s: 0.0,
@@ -99,6 +102,11 @@ impl ScoreKeeper {
         if load > cap * (1.0 + 1e-9) + 1e-9 {
             self.under_s += dt;
             self.unserved += (load - cap) * dt;
+            let until = t.saturating_add(dt as i64);
+            match self.short.last_mut() {
+                Some(last) if last.1 == t => last.1 = until,
+                _ => self.short.push((t, until)),
+            }
         }
         if ready > 0 {
             let u = (load / cap).min(1.0);
@@ -139,6 +147,11 @@ impl ScoreKeeper {
     /// The scale actions so far: (time, new replica count).
     pub fn actions(&self) -> &[(i64, i32)] {
         &self.actions
+    }
+
+    /// The under-provisioned intervals `[from, to)` so far.
+    pub fn short(&self) -> &[(i64, i64)] {
+        &self.short
     }
 
     pub fn finish(self, name: &str) -> Scorecard {
@@ -196,6 +209,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn short_intervals_merge_adjacent_steps_and_only_those() {
+        let mut k = ScoreKeeper::new(10.0, 5, None);
+        for (t, load) in [(0, 5.0), (5, 15.0), (10, 15.0), (15, 5.0), (20, 15.0)] {
+            k.step(t, load, 1, 1);
+        }
+        assert_eq!(k.short(), [(5, 15), (20, 25)]);
+    }
+
+    #[test]
     fn hand_computed_scores() {
         // Capacity 10 per replica, 1 s steps. Four steps:
         // load 15 with 2 ready (3 existing): covered, utilization 75 %;
@@ -209,6 +231,7 @@ mod tests {
         k.action(3, 4, 3);
         k.step(3, 0.0, 3, 3);
         k.forecast(true);
+        assert_eq!(k.short(), [(1, 2)]);
         let s = k.finish("x");
         assert!((s.replica_hours - 13.0 / 3600.0).abs() < 1e-12);
         assert_eq!(s.under_provisioned_pct, 25.0);
