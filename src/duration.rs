@@ -1,5 +1,6 @@
 //! Durations as people write them in policies and flags: `500ms`, `30s`,
-//! `5m`, `2h`, `1d`, or a bare number of seconds; and the one rule that ties
+//! `5m`, `1.5h`, `1h 30m`, `1d` (read by `humantime`), or a bare number of
+//! seconds; and the one rule that ties
 //! two of them together, the windows a sample falls in for a window and its
 //! slide. A leaf: imports nothing from the crate.
 
@@ -10,39 +11,41 @@ pub enum DurationError {
     NotADuration(String),
     #[error("unknown duration unit {unit:?} in {text:?}: use ms, s, m, h or d")]
     UnknownUnit { unit: String, text: String },
+    #[error("duration {0:?} is finer than a millisecond")]
+    FinerThanMs(String),
     #[error("duration {0:?} is too long")]
     TooLong(String),
 }
 
-/// Parses a duration into milliseconds.
+/// Parses a duration into milliseconds: a bare number is seconds; anything
+/// else is read by `humantime` (`500ms`, `30s`, `5m`, `1.5h`, `1h 30m`, `2d`),
+/// and must be whole milliseconds.
 ///
 /// ```
 /// assert_eq!(scalepilot::duration::parse_ms("1m"), Ok(60_000));
+/// assert_eq!(scalepilot::duration::parse_ms("1h30m"), Ok(5_400_000));
 /// assert_eq!(scalepilot::duration::parse_ms("250ms"), Ok(250));
 /// assert!(scalepilot::duration::parse_ms("5 parsecs").is_err());
 /// ```
 pub fn parse_ms(text: &str) -> Result<i64, DurationError> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: i64 = num
-        .parse()
-        .map_err(|_| DurationError::NotADuration(text.to_string()))?;
-    let k = match unit {
-        "ms" => 1,
-        "" | "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => {
-            return Err(DurationError::UnknownUnit {
-                unit: unit.to_string(),
-                text: text.to_string(),
-            })
-        }
-    };
-    n.checked_mul(k)
-        .ok_or_else(|| DurationError::TooLong(text.to_string()))
+    let too_long = || DurationError::TooLong(text.to_string());
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = t.parse().map_err(|_| too_long())?;
+        return n.checked_mul(1000).ok_or_else(too_long);
+    }
+    let d = humantime::parse_duration(t).map_err(|e| match e {
+        humantime::DurationError::UnknownUnit { unit, .. } => DurationError::UnknownUnit {
+            unit,
+            text: text.to_string(),
+        },
+        humantime::DurationError::NumberOverflow => too_long(),
+        _ => DurationError::NotADuration(text.to_string()),
+    })?;
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        return Err(DurationError::FinerThanMs(text.to_string()));
+    }
+    i64::try_from(d.as_millis()).map_err(|_| too_long())
 }
 
 /// The most windows one sample may fall in: a window of `w` sliding every `s`
@@ -131,6 +134,21 @@ mod tests {
             parse_ms("99999999999999999d"),
             Err(DurationError::TooLong(_))
         ));
+        assert!(matches!(
+            parse_ms("99999999999999999999"),
+            Err(DurationError::TooLong(_))
+        ));
+        assert!(matches!(
+            parse_ms("1500us"),
+            Err(DurationError::FinerThanMs(_))
+        ));
+        for bad in ["", "s", "5 parsecs", "1h-5m"] {
+            assert!(parse_ms(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_ms(" 90 "), Ok(90_000));
+        assert_eq!(parse_ms("1.5h"), Ok(5_400_000));
+        assert_eq!(parse_ms("1h 30m"), Ok(5_400_000));
+        assert_eq!(parse_ms("2000us"), Ok(2));
     }
 
     #[test]
