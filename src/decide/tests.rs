@@ -464,6 +464,72 @@ fn no_samples_for_ready_pods_is_an_error() {
 
 // ---- Pods, Object, External -------------------------------------------------
 
+/// At a usage ratio of exactly 1 the HPA fills in neither missing nor
+/// unready pods (`< 1` and `> 1` are strict): the count stays. Found by
+/// cargo-mutants (`>` → `>=` and `<` → `<=` survived).
+#[test]
+fn a_ratio_of_exactly_one_fills_in_no_pods() {
+    const CPU50_NOW: &str = "{maxReplicas: 20, behavior: {scaleDown: {stabilizationWindowSeconds: 0}}, metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]}";
+    const QPS10_NOW: &str = "{maxReplicas: 20, behavior: {scaleDown: {stabilizationWindowSeconds: 0}}, metrics: [{type: Pods, pods: {metric: {name: qps}, target: {type: AverageValue, averageValue: '10'}}}]}";
+    for (policy, obs) in [
+        (CPU50_NOW, cpu(&[500, 500, 500])),
+        (
+            QPS10_NOW,
+            per_pod(
+                MetricSourceType::Pods,
+                "qps",
+                &[("p0", 10_000), ("p1", 10_000), ("p2", 10_000)],
+            ),
+        ),
+    ] {
+        // p3 has no sample (missing); filled with the request it would be
+        // 62.5 % (→ 5), filled with zero 37.5 % (→ 3).
+        let mut c = case(policy, 4);
+        c.obs = vec![obs];
+        assert_eq!(c.desired(), 4, "{policy}: missing");
+        // p3 pending (unready); filled with zero → 3.
+        c.pods[3].phase = PodPhase::Pending;
+        assert_eq!(c.desired(), 4, "{policy}: unready");
+    }
+}
+
+/// Per-pod (Pods) metrics fill in missing and pending pods as CPU does: on a
+/// scale-up they count as zero, which can bring the ratio into tolerance.
+#[test]
+fn pods_metric_fills_missing_and_unready_pods_on_scale_up() {
+    let policy = "{maxReplicas: 20, metrics: [{type: Pods, pods: {metric: {name: qps}, target: {type: AverageValue, averageValue: '10'}}}]}";
+    let obs = per_pod(
+        MetricSourceType::Pods,
+        "qps",
+        &[("p0", 21_000), ("p1", 21_000)],
+    );
+    // Two pods at 21 (ratio 2.1); the other two missing, then pending,
+    // count as 0: 42/40 = 1.05 is within tolerance: keep 4 (not ceil(4.2) = 5).
+    let mut c = case(policy, 4);
+    c.obs = vec![obs];
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 4);
+    assert_eq!(d.proposals[0].pods_counted, Some(4));
+    assert_eq!(d.proposals[0].adjusted_ratio, Some(1.05));
+    for p in &mut c.pods[2..] {
+        p.phase = PodPhase::Pending;
+    }
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 4);
+    assert_eq!(d.proposals[0].adjusted_ratio, Some(1.05));
+    // Without missing or unready pods: ceil(ratio × ready pods), 3 × 2 = 6.
+    let mut c = case(policy, 2);
+    c.controller.scale_up_limit_factor = 8.0;
+    c.obs = vec![per_pod(
+        MetricSourceType::Pods,
+        "qps",
+        &[("p0", 30_000), ("p1", 30_000)],
+    )];
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 6);
+    assert_eq!(d.proposals[0].pods_counted, Some(2));
+}
+
 #[test]
 fn pods_metric_average_value() {
     let mut c = case("{maxReplicas: 20, metrics: [{type: Pods, pods: {metric: {name: qps}, target: {type: AverageValue, averageValue: '10'}}}]}", 2);
