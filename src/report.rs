@@ -11,6 +11,11 @@ use serde::Serialize;
 /// rise; a rise the other does not match within it is that side's alone.
 pub const RISE_WINDOW_MS: i64 = 10 * 60 * 1000;
 
+/// The most ticks one rise looks through, either way: the rise window holds
+/// 120 at the default 5 s tick; a file with very many records in one window
+/// (hostile, or a tick of milliseconds) then costs linear time, not quadratic.
+const MAX_SCAN: usize = 4096;
+
 /// One tick of one target: both counts at that moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tick {
@@ -146,7 +151,11 @@ fn rises(ts: &[Tick]) -> Rises {
             } else if ts[i].ours > level {
                 // Back to where scalepilot went above it (within the window).
                 let mut j = i - 1;
-                while j > 0 && ts[j - 1].ours > level && t - ts[j - 1].t_ms <= RISE_WINDOW_MS {
+                while j > 0
+                    && i - j < MAX_SCAN
+                    && ts[j - 1].ours > level
+                    && t - ts[j - 1].t_ms <= RISE_WINDOW_MS
+                {
                     j -= 1;
                 }
                 r.scalepilot_first += 1;
@@ -154,6 +163,7 @@ fn rises(ts: &[Tick]) -> Rises {
             } else {
                 match ts[i + 1..]
                     .iter()
+                    .take(MAX_SCAN)
                     .take_while(|x| x.t_ms - t <= RISE_WINDOW_MS)
                     .find(|x| x.ours > level)
                 {
@@ -170,6 +180,7 @@ fn rises(ts: &[Tick]) -> Rises {
             let (level, t) = (ts[i].hpa, ts[i].t_ms);
             let followed = ts[i + 1..]
                 .iter()
+                .take(MAX_SCAN)
                 .take_while(|x| x.t_ms - t <= RISE_WINDOW_MS)
                 .any(|x| x.hpa > level);
             if !followed {
@@ -271,5 +282,25 @@ mod tests {
             (1, 0, 1),
             "{r:?}"
         );
+    }
+
+    /// Very many records in one rise window (here all at one instant, the
+    /// HPA flapping under a scalepilot that stays above it): every rise is
+    /// still counted (each rise looks through at most `MAX_SCAN` ticks, which
+    /// keeps this linear; without the cap it is quadratic).
+    #[test]
+    fn many_records_in_one_window_are_all_counted() {
+        let n = 50_000;
+        let ts: Vec<Tick> = (0..n)
+            .map(|i| Tick {
+                t_ms: 1_000,
+                ours: 10,
+                hpa: 1 + (i % 2) as i32,
+            })
+            .collect();
+        let r = compare("a/b", &ts, 0).rises;
+        assert_eq!(r.hpa_rises, n / 2);
+        assert_eq!(r.scalepilot_first, n / 2);
+        assert_eq!(r.median_lead_s, Some(0.0));
     }
 }
