@@ -21,7 +21,7 @@ fn lag_refresh(c: &mut Criterion) {
         eprintln!("lag_refresh: not measured: needs a broker (run scripts/bench-lag.sh)");
         return;
     };
-    let metric: MetricSpec = serde_yaml::from_str(&format!(
+    let metric: MetricSpec = serde_saphyr::from_str(&format!(
         "{{type: External, external: {{metric: {{name: lag}}, target: {{type: AverageValue, averageValue: '100'}}}}, \
          kafkaLag: {{group: {group}, topic: {topic}}}}}"
     ))

@@ -15,7 +15,7 @@ use scalepilot::sim::{replay, Autoscaler, Interpolation, Workload, World};
 const WEEK: i64 = 7 * 86_400;
 
 fn stream_policy() -> PolicySpec {
-    serde_yaml::from_str("{minReplicas: 1, maxReplicas: 1000, metrics: [{type: External, external: {metric: {name: load}, target: {type: AverageValue, averageValue: '80'}}}], behavior: {scaleDown: {stabilizationWindowSeconds: 300}}}")
+    serde_saphyr::from_str("{minReplicas: 1, maxReplicas: 1000, metrics: [{type: External, external: {metric: {name: load}, target: {type: AverageValue, averageValue: '80'}}}], behavior: {scaleDown: {stabilizationWindowSeconds: 300}}}")
         .expect("bench policy parses")
 }
 

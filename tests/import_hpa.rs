@@ -61,7 +61,7 @@ fn decide(snapshot: &Value) -> Value {
 /// The HPAs of a fixture, as JSON.
 fn hpas(name: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(fixture(name)).unwrap();
-    let v: Value = serde_yaml::from_str(&text).unwrap();
+    let v: Value = serde_saphyr::from_str(&text).unwrap();
     match v.get("items") {
         Some(items) => items.as_array().unwrap().clone(),
         None => vec![v],

@@ -83,9 +83,20 @@ pub fn run(args: &ImportHpaArgs) -> Result<()> {
 /// each with where it came from.
 fn documents(label: &str, text: &str) -> Result<Vec<(String, Value)>> {
     let mut out = Vec::new();
-    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let v: Value = serde::Deserialize::deserialize(doc)
-            .map_err(|e| Error::Input(format!("{label}: document {}: {e}", i + 1)))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| {
+        let at = e
+            .location()
+            .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
+        let message = e.to_string();
+        let message = message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        Error::Input(format!("{label}{at}: {message}"))
+    })?;
+    for (i, v) in docs.into_iter().enumerate() {
         if v.is_null() {
             continue;
         }
@@ -228,7 +239,7 @@ fn import(source: &str, hpa: &Value) -> Result<Imported> {
         },
         spec,
     };
-    let body = serde_yaml::to_string(&policy).map_err(|e| Error::Input(format!("{at}: {e}")))?;
+    let body = serde_saphyr::to_string(&policy).map_err(|e| Error::Input(format!("{at}: {e}")))?;
     let mut yaml = format!("# Imported from {at} by `scalepilot import-hpa`.\n");
     for n in &notes {
         yaml.push_str(&format!("# {n}\n"));

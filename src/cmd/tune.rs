@@ -161,7 +161,7 @@ fn tuned_yaml(
         spec,
     };
     let body =
-        serde_yaml::to_string(&doc).map_err(|e| Error::Input(format!("tuned policy: {e}")))?;
+        serde_saphyr::to_string(&doc).map_err(|e| Error::Input(format!("tuned policy: {e}")))?;
     let text = format!(
         "# Tuned by `scalepilot tune` from {} on the first {:.0} % of {}\n\
          # ({}): {:.1} replica-h, under-provisioned\n\

@@ -13,7 +13,7 @@ fn t(s: i64) -> Time {
 }
 
 fn spec(yaml: &str) -> PolicySpec {
-    serde_yaml::from_str(yaml).expect("test policy parses")
+    serde_saphyr::from_str(yaml).expect("test policy parses")
 }
 
 const CPU50: &str = "{minReplicas: 1, maxReplicas: 20, metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]}";

@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn burst_mode_adds_the_short_window_to_each_stream_metric() {
-        let p: ScalingPolicy = serde_yaml::from_str(
+        let p: ScalingPolicy = serde_saphyr::from_str(
             "apiVersion: scalepilot.io/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  target: {apiVersion: apps/v1, kind: Deployment, name: web}\n  maxReplicas: 9\n  burst: {window: 5s}\n  metrics:\n  - type: External\n    external: {metric: {name: rps}, target: {type: AverageValue, averageValue: '10'}}\n    stream: {window: 60s, slide: 10s, aggregate: rate}\n",
         )
         .unwrap();

@@ -262,7 +262,7 @@ spec:
     external: {metric: {name: users}, target: {type: Value, value: '100'}}
     stream: {window: 10s, aggregate: distinct, label: user}
 "#;
-    let policy: crate::policy::ScalingPolicy = serde_yaml::from_str(yaml).unwrap();
+    let policy: crate::policy::ScalingPolicy = serde_saphyr::from_str(yaml).unwrap();
     assert_eq!(target_key(&policy).as_deref(), Some("shop/web"));
     let mut p = Partition::new(
         EngineConfig::default(),
@@ -492,7 +492,7 @@ spec:
     pods: {metric: {name: inflight}, target: {type: AverageValue, averageValue: '5'}}
     stream: {window: 10s, aggregate: mean}
 "#;
-    let policy: crate::policy::ScalingPolicy = serde_yaml::from_str(yaml).unwrap();
+    let policy: crate::policy::ScalingPolicy = serde_saphyr::from_str(yaml).unwrap();
     let mut p = Partition::new(
         EngineConfig::default(),
         Arc::new(plan_for(std::slice::from_ref(&policy))),

@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use granit_parser::{Event, Marker, Parser, Span, SpannedEventReceiver};
 
 /// Line and column, both 1-based.
 pub type Position = (usize, usize);
@@ -56,7 +55,7 @@ struct Indexer {
     stack: Vec<Frame>,
 }
 
-fn position(mark: Marker) -> Position {
+fn position(mark: &Marker) -> Position {
     (mark.line(), mark.col() + 1)
 }
 
@@ -77,7 +76,7 @@ impl Indexer {
     }
 
     /// The path of the value node starting now, recording its position if new.
-    fn value_path(&mut self, mark: Marker) -> String {
+    fn value_path(&mut self, mark: &Marker) -> String {
         let path = match self.stack.last_mut() {
             None => String::new(),
             Some(Frame::Map { path, key }) => join(path, key.as_deref().unwrap_or("")),
@@ -100,10 +99,11 @@ impl Indexer {
     }
 }
 
-impl MarkedEventReceiver for Indexer {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
+impl<'input> SpannedEventReceiver<'input> for Indexer {
+    fn on_event(&mut self, ev: Event<'input>, span: Span) {
+        let mark = &span.start;
         match ev {
-            Event::DocumentStart => {
+            Event::DocumentStart(..) => {
                 self.docs.push(DocSpans {
                     start: position(mark),
                     fields: HashMap::new(),
@@ -130,7 +130,7 @@ impl MarkedEventReceiver for Indexer {
                 {
                     let field = join(path, &value);
                     let map_path = path.clone();
-                    *key = Some(value);
+                    *key = Some(value.into_owned());
                     let pos = position(mark);
                     let fields = &mut self.doc().fields;
                     fields.entry(field).or_insert(pos);
@@ -143,11 +143,11 @@ impl MarkedEventReceiver for Indexer {
                     self.value_done();
                 }
             }
-            Event::Alias(_) => {
+            Event::Alias(_) | Event::UnresolvedAlias(_) => {
                 self.value_path(mark);
                 self.value_done();
             }
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+            _ => {}
         }
     }
 }
@@ -158,7 +158,7 @@ pub fn index(text: &str) -> Result<Vec<DocSpans>, SyntaxError> {
     Parser::new_from_str(text)
         .load(&mut indexer, true)
         .map_err(|e| SyntaxError {
-            position: position(*e.marker()),
+            position: position(e.marker()),
             message: e.info().to_string(),
         })?;
     Ok(indexer.docs)

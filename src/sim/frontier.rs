@@ -378,7 +378,7 @@ metrics:
   - type: External
     external: {metric: {name: total}, target: {type: Value, value: "500"}}
 "#;
-        let spec: PolicySpec = serde_yaml::from_str(text).unwrap();
+        let spec: PolicySpec = serde_saphyr::from_str(text).unwrap();
         let r = retarget(&spec, 70, 200.0);
         let t = |i: usize| -> &MetricTarget {
             let m = &r.metrics[i];

@@ -5,7 +5,7 @@ use crate::decide::{scale_up_limit, Decision, History};
 use crate::policy::{PolicySpec, ResolvedBehavior};
 
 fn spec(yaml: &str) -> PolicySpec {
-    serde_yaml::from_str(yaml).expect("test policy parses")
+    serde_saphyr::from_str(yaml).expect("test policy parses")
 }
 
 fn policy(name: &str, yaml: &str) -> NamedPolicy {

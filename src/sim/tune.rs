@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn knobs_set_what_they_name() {
-        let mut spec: PolicySpec = serde_yaml::from_str(
+        let mut spec: PolicySpec = serde_saphyr::from_str(
             "maxReplicas: 10\nmetrics:\n  - type: External\n    external: {metric: {name: load}, target: {type: AverageValue, averageValue: \"80\"}}\n",
         )
         .unwrap();

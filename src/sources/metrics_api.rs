@@ -301,7 +301,7 @@ mod tests {
     use super::*;
 
     fn spec(yaml: &str) -> MetricSpec {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_saphyr::from_str(yaml).unwrap()
     }
 
     fn items() -> Vec<PodMetrics> {
