@@ -87,14 +87,7 @@ fn documents(label: &str, text: &str) -> Result<Vec<(String, Value)>> {
         let at = e
             .location()
             .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
-        let message = e.to_string();
-        let message = message
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        Error::Input(format!("{label}{at}: {message}"))
+        Error::Input(format!("{label}{at}: {}", crate::policy::yaml_message(&e)))
     })?;
     for (i, v) in docs.into_iter().enumerate() {
         if v.is_null() {

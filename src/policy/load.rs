@@ -169,7 +169,7 @@ fn locate(spans: &DocSpans, path: &str) -> spans::Position {
 
 /// A YAML error's message on one line, without the source excerpt the
 /// parser draws (the problem names the file, line and column itself).
-fn yaml_message(e: &serde_saphyr::Error) -> String {
+pub fn yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.to_string();
     text.lines().next().unwrap_or_default().trim().to_string()
 }

@@ -14,7 +14,9 @@ mod validate;
 pub use defaults::{
     ResolvedBehavior, ResolvedRules, DEFAULT_CPU_UTILIZATION, DEFAULT_MIN_REPLICAS,
 };
-pub use load::{load_file, load_paths, load_text, policy_files, LoadReport, LoadedPolicy, Problem};
+pub use load::{
+    load_file, load_paths, load_text, policy_files, yaml_message, LoadReport, LoadedPolicy, Problem,
+};
 pub use schema::*;
 pub use sources::{
     check_sources, source_of, source_problems, NoSource, SourceKind, METRICS_API_RESOURCES,
