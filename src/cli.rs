@@ -382,9 +382,12 @@ pub struct RunArgs {
     pub renew_deadline: Seconds,
     #[arg(long, env = "SCALEPILOT_RETRY_PERIOD", default_value = "2s")]
     pub retry_period: Seconds,
-    /// HTTP address of /metrics, /healthz and /readyz.
+    /// HTTP address of the dashboard (/), /metrics, /healthz and /readyz.
     #[arg(long, env = "SCALEPILOT_LISTEN", default_value = "0.0.0.0:9090")]
     pub listen: std::net::SocketAddr,
+    /// Do not serve the dashboard (/ and /api/*) on the --listen port.
+    #[arg(long, env = "SCALEPILOT_NO_DASHBOARD")]
+    pub no_dashboard: bool,
     /// Namespaces to watch (default: those the policies name).
     #[arg(long, env = "SCALEPILOT_NAMESPACES", value_delimiter = ',')]
     pub namespaces: Vec<String>,
@@ -539,6 +542,10 @@ pub struct SimulateArgs {
     /// Draw only up to this time (as --plot-from).
     #[arg(long, visible_alias = "to", value_name = "TIME")]
     pub plot_to: Option<crate::sim::PlotTime>,
+    /// Write a self-contained HTML report here (opens from disk, zooms over
+    /// the whole trace; with --sweep it draws the frontiers).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Write every decision, with its reasons, as JSON lines.
     #[arg(long)]
     pub decisions: Option<PathBuf>,

@@ -40,6 +40,9 @@ pub fn run(
     if let Some(path) = &args.plot {
         sim::plot_frontiers(&outcome, &trace.name, path)?;
     }
+    if let Some(path) = &args.html {
+        sim::html::write(path, &sim::html::sweep_report(trace, &outcome, describe))?;
+    }
     let out = if args.json {
         let json = serde_json::json!({
             "trace": describe,
@@ -52,6 +55,9 @@ pub fn run(
         let mut s = format!("{describe}\n{}", text(&outcome));
         if let Some(path) = &args.plot {
             s.push_str(&format!("picture: {}\n", path.display()));
+        }
+        if let Some(path) = &args.html {
+            s.push_str(&format!("report: {}\n", path.display()));
         }
         s
     };

@@ -94,7 +94,12 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let records = args.records.options();
     let progress = progress_bar(&trace, policies.len() + args.baseline.len());
     let mut last_autoscaler = String::new();
+    // Each policy's forecast where it changes, for --html.
+    let mut forecasts = sim::html::ForecastMarks::new();
     let outcome = sim::run(trace, &policies, &cfg, |name, t, d| {
+        if args.html.is_some() {
+            note_forecast(&mut forecasts, name, t, d);
+        }
         if name != last_autoscaler {
             if let Some(p) = &progress {
                 p.inc(1);
@@ -134,6 +139,12 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     if let Some(path) = &plot_path {
         sim::plot(&outcome, path, args.plot_from, args.plot_to)?;
     }
+    if let Some(path) = &args.html {
+        sim::html::write(
+            path,
+            &sim::html::replay_report(&outcome, &forecasts, &describe),
+        )?;
+    }
     let mut out = String::new();
     if args.json {
         let json = serde_json::json!({
@@ -154,8 +165,27 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         if let Some(path) = &args.decisions {
             out.push_str(&format!("decisions: {}\n", path.display()));
         }
+        if let Some(path) = &args.html {
+            out.push_str(&format!("report: {}\n", path.display()));
+        }
     }
     print_stdout(&out)
+}
+
+/// Notes a decision's forecast step when it differs from the last noted:
+/// the replicas the forecast asked for and whether the gate trusted it.
+fn note_forecast(marks: &mut sim::html::ForecastMarks, name: &str, t: i64, d: &Decision) {
+    let Some(step) = d.steps.iter().find(|s| s.step == "forecast") else {
+        return;
+    };
+    let trusted = !matches!(step.reason, "ForecastGated" | "ForecastInvalid");
+    let list = marks.entry(name.to_string()).or_default();
+    if list
+        .last()
+        .is_none_or(|&(_, n, tr)| n != step.replicas || tr != trusted)
+    {
+        list.push((t, step.replicas, trusted));
+    }
 }
 
 /// Writes `text` to standard output. A reader that went away (`| head`

@@ -12,6 +12,7 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::board::{Board, Lag};
 use super::telemetry::Metrics;
 use crate::features::{Plan, WindowFeatures};
 use crate::ingest::{Ingest, IngestConfig, IngestCounters};
@@ -29,6 +30,7 @@ pub fn spawn(
     mut plan: Plan,
     store: Arc<FeatureStore>,
     metrics: Arc<Metrics>,
+    board: Arc<Board>,
     stop: Arc<AtomicBool>,
 ) -> Running {
     let (tx, plans) = std::sync::mpsc::channel();
@@ -64,7 +66,7 @@ pub fn spawn(
                         last_save = Instant::now();
                     }
                     if last_metrics.elapsed() >= Duration::from_secs(5) {
-                        report(&ingest, &metrics, &mut reported);
+                        report(&ingest, &metrics, &board, &mut reported);
                         last_metrics = Instant::now();
                     }
                     if let Ok(p) = plans.try_recv() {
@@ -75,7 +77,7 @@ pub fn spawn(
                 if let Err(e) = ingest.commit(&mut publish) {
                     tracing::warn!(error = %e, "final commit failed");
                 }
-                report(&ingest, &metrics, &mut reported);
+                report(&ingest, &metrics, &board, &mut reported);
                 // A new consumer starts its counters at zero.
                 reported = IngestCounters::default();
                 if let Some(p) = replan {
@@ -89,7 +91,7 @@ pub fn spawn(
 }
 
 /// Moves counter increments since the last report into the metrics.
-fn report(ingest: &Ingest, metrics: &Metrics, last: &mut IngestCounters) {
+fn report(ingest: &Ingest, metrics: &Metrics, board: &Board, last: &mut IngestCounters) {
     let now = ingest.counters();
     let delta = |a: u64, b: u64| a.saturating_sub(b);
     let samples = &metrics.ingest_samples;
@@ -113,12 +115,19 @@ fn report(ingest: &Ingest, metrics: &Metrics, last: &mut IngestCounters) {
             .with_label_values(&[reason.as_str()])
             .inc_by(delta(*n, before));
     }
+    let mut lags = Vec::new();
     for (topic, partition, lag) in ingest.lag(Duration::from_millis(250)) {
         metrics
             .ingest_lag
             .with_label_values(&[topic.as_str(), &partition.to_string()])
             .set(lag);
+        lags.push(Lag {
+            topic,
+            partition,
+            messages: lag,
+        });
     }
+    board.set_lag(lags);
     metrics.windows_open.set(ingest.windows().len() as i64);
     *last = now;
 }

@@ -6,7 +6,9 @@
 //! Lease decides who writes.
 
 mod actuate;
+pub mod board;
 mod cluster;
+mod dashboard;
 mod error;
 mod feed;
 mod forecast;
@@ -65,6 +67,8 @@ pub struct RunConfig {
     /// Watch these namespaces; empty: the ones the policies name.
     pub namespaces: Vec<String>,
     pub default_tick: Duration,
+    /// Serve the dashboard at `/` on the `listen` port.
+    pub dashboard: bool,
 }
 
 /// Where tick records go: stdout or a file, one JSON line each.
@@ -112,8 +116,17 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     };
     let listener = telemetry::bind(cfg.listen).await.map_err(bind)?;
     let addr = listener.local_addr().map_err(bind)?;
-    tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
-    tokio::spawn(telemetry::serve(listener, Arc::clone(&metrics)));
+    let board = Arc::new(board::Board::new(&cfg.lease.identity, cfg.dry_run));
+    if cfg.dashboard {
+        tracing::info!(%addr, "serving the dashboard at /, /metrics, /healthz, /readyz");
+    } else {
+        tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
+    }
+    tokio::spawn(telemetry::serve(
+        listener,
+        Arc::clone(&metrics),
+        cfg.dashboard.then(|| Arc::clone(&board)),
+    ));
 
     let mut policies = PolicySet::new(&cfg.policies);
     let first = policies.reload();
@@ -185,6 +198,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                     plan,
                     Arc::clone(&store),
                     Arc::clone(&metrics),
+                    Arc::clone(&board),
                     Arc::clone(&stop),
                 ));
             }
@@ -243,6 +257,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     loop {
         let leader = leadership.is_leader();
         metrics.leader.set(i64::from(leader));
+        board.set_leader(leader);
         if last_reload.elapsed() >= Duration::from_secs(2) {
             last_reload = Instant::now();
             let r = policies.reload();
@@ -255,6 +270,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                 start_ingest(&policies, &mut ingest);
                 due.retain(|k, _| policies.policies().contains_key(k));
                 scales.retain(|k| policies.policies().contains_key(k));
+                board.retain(|k| policies.policies().contains_key(k));
                 // Models are reloaded with the policies (their state starts over).
                 forecasts.clear();
             }
@@ -352,6 +368,13 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                     tracing::warn!(error = %e, "could not record the Event");
                 }
             }
+            let ready = if pods.is_empty() {
+                scale.status_replicas
+            } else {
+                pods.iter()
+                    .filter(|p| p.ready == Some(true) && !p.deleted)
+                    .count() as i32
+            };
             let gathered = tick::Gathered {
                 key,
                 namespace: ns,
@@ -387,6 +410,16 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                 .instrument(span)
                 .await;
             histories.insert(key.clone(), kept);
+            board.tick(
+                &record,
+                &board::TickView {
+                    kind: &resource.kind,
+                    ready,
+                    min_replicas: policy.spec.min_replicas(),
+                    max_replicas: policy.spec.max_replicas,
+                    paused: objects::annotation(&object.metadata, PAUSED) == Some("true"),
+                },
+            );
             if let (Some(h), true) = (hpa.as_ref().map(|h| &h.name), leader && !cfg.dry_run) {
                 if warned.insert(format!("hpa {key}")) {
                     tracing::warn!(target = %key, hpa = %h, "refusing to scale: an HPA also scales this target");

@@ -183,10 +183,12 @@ impl Metrics {
     }
 }
 
-/// Serves `/metrics`, `/healthz` and `/readyz` until the task is dropped.
+/// Serves `/metrics`, `/healthz`, `/readyz` and, given a board, the
+/// dashboard, until the task is dropped.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
+    board: Option<Arc<super::board::Board>>,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route(
@@ -210,6 +212,10 @@ pub async fn serve(
             }),
         )
         .with_state(metrics);
+    let app = match board {
+        Some(b) => app.merge(super::dashboard::routes(b)),
+        None => app,
+    };
     axum::serve(listener, app).await
 }
 

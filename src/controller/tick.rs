@@ -55,6 +55,9 @@ pub struct Record {
     /// What the HPA that also scales the target decided (shadow mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hpa: Option<super::shadow::HpaView>,
+    /// The policy's forecast this tick, and whether the gate trusted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<super::board::ForecastView>,
 }
 
 /// Everything a tick reads besides the target's own state.
@@ -118,6 +121,7 @@ pub async fn tick(
                 .set(v as f64 / 1000.0);
         }
     }
+    let mut seen = None;
     let forecast = forecast.and_then(|fs| {
         let out = fs.step(ctx.now.timestamp(), &observations);
         ctx.metrics
@@ -132,6 +136,12 @@ pub async fn tick(
                     .set(v);
             }
         }
+        seen = out.as_ref().map(|(_, ahead)| super::board::ForecastView {
+            value: *ahead,
+            gated: fs.gated(),
+            mape_percent: fs.mape(),
+            loss_ratio: fs.loss_ratio(),
+        });
         out
     });
     let forecast = forecast.map(|(f, ahead)| {
@@ -211,6 +221,7 @@ pub async fn tick(
         action,
         decision,
         hpa: g.hpa.clone(),
+        forecast: seen,
     };
     (record, history::compact(&keep, ctx.now))
 }

@@ -7,6 +7,7 @@
 
 mod cluster;
 mod frontier;
+pub mod html;
 mod load;
 mod plot;
 mod plot_frontier;

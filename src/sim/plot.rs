@@ -103,7 +103,7 @@ pub(super) fn palette<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<RGBCo
 }
 
 /// At most `n` points: the maximum of each bucket (an upper envelope keeps spikes visible).
-fn envelope(points: &[(i64, f64)], n: usize) -> Vec<(i64, f64)> {
+pub(super) fn envelope(points: &[(i64, f64)], n: usize) -> Vec<(i64, f64)> {
     if points.len() <= n {
         return points.to_vec();
     }
