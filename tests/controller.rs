@@ -11,6 +11,9 @@ use broker::{brokers, create_topic, root, unique};
 #[path = "support/apiserver.rs"]
 mod apiserver;
 
+#[path = "support/browser.rs"]
+mod browser;
+
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -1880,4 +1883,112 @@ fn requests_map_to_rbac_attributes_as_the_api_server_resolves_them() {
     ] {
         assert_eq!(a("GET", path, ""), None, "{path}");
     }
+}
+
+/// The dashboard, in headless Chromium: the leader's page shows the target,
+/// its metric, replicas and ingest lag per partition, follows a new decision
+/// within 2 s without a reload, expands a decision's reason chain, and logs
+/// no console error; a standby's page says it is one and still shows its
+/// (warm) decisions; `--no-dashboard` serves no page but still /metrics.
+#[test]
+#[ignore = "needs the broker and chromium: run by .ci/run"]
+fn the_dashboard_follows_decisions_live_on_the_leader_and_a_standby() {
+    let w = World::new("dash", &policy("web", 0));
+    w.server.put(deployment("web", 2));
+    let load = Load::start(&w.topic, "shop/web", 50);
+    let leader = w.spawn("dash-a", &[]);
+    w.wait_replicas("web", 5, Duration::from_secs(60), &[&leader]);
+    let standby = w.spawn("dash-b", &[]);
+    let off = w.spawn("dash-off", &["--no-dashboard", "--dry-run"]);
+
+    let page = http_get(leader.port(), "/");
+    assert!(
+        page.starts_with("HTTP/1.0 200") || page.starts_with("HTTP/1.1 200"),
+        "{page}"
+    );
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("content-security-policy: default-src 'none'"),
+        "{page}"
+    );
+
+    let b = browser::Browser::start();
+    b.goto(&format!("http://127.0.0.1:{}/", leader.port()));
+    let card = r#"document.getElementById('target-shop/web')"#;
+    b.wait_for(
+        &format!("const c = {card}; return c !== null && c.querySelector('.desired').textContent === '5'"),
+        Duration::from_secs(10),
+        "the leader's page shows shop/web at 5",
+    );
+    assert_eq!(
+        b.eval("return document.getElementById('role').className"),
+        "badge leader"
+    );
+    b.wait_for(
+        "return document.querySelectorAll('#lag tbody tr').length >= 1",
+        Duration::from_secs(12),
+        "ingest lag of the partition the target's samples go to",
+    );
+    let metric = b.eval(&format!(
+        "return {card}.querySelector('.metrics td').textContent"
+    ));
+    assert!(
+        metric.as_str().unwrap().contains("http_requests"),
+        "{metric}"
+    );
+    let points = b.eval(&format!(
+        "return Number({card}.querySelector('svg.chart').dataset.points)"
+    ));
+    assert!(
+        points.as_u64().unwrap() > 1,
+        "the chart has the recent ticks: {points}"
+    );
+    b.eval("window.notReloaded = true; return true");
+
+    // A new decision: the page follows within 2 s of the write, without a reload.
+    load.set(20);
+    w.wait_replicas("web", 2, Duration::from_secs(30), &[&leader]);
+    b.wait_for(
+        &format!("return {card}.querySelector('.desired').textContent === '2'"),
+        Duration::from_secs(2),
+        "the page shows the new decision within 2 s",
+    );
+    assert_eq!(b.eval("return window.notReloaded === true"), true);
+    // The newest decision's reason chain, one click away.
+    let steps = b.eval(&format!(
+        "const d = {card}.querySelector('.decisions details'); d.querySelector('summary').click();
+         return d.open ? d.querySelectorAll('tr').length : 0"
+    ));
+    assert!(steps.as_u64().unwrap() >= 4, "the reason chain: {steps}");
+    b.screenshot("dashboard-leader");
+    let errors = b.errors();
+    assert!(
+        errors.is_empty(),
+        "console errors on the leader's page: {errors:?}"
+    );
+
+    b.goto(&format!("http://127.0.0.1:{}/", standby.port()));
+    b.wait_for(
+        &format!("const c = {card}; return c !== null && document.getElementById('role').className === 'badge standby'"),
+        Duration::from_secs(15),
+        "the standby's page says standby and shows the target",
+    );
+    assert!(b
+        .eval("return document.getElementById('role').textContent")
+        .as_str()
+        .unwrap()
+        .contains("does not write"));
+    b.screenshot("dashboard-standby");
+    let errors = b.errors();
+    assert!(
+        errors.is_empty(),
+        "console errors on the standby's page: {errors:?}"
+    );
+
+    let none = http_get(off.port(), "/");
+    assert!(
+        none.contains(" 404 "),
+        "--no-dashboard serves no page: {none}"
+    );
+    assert!(http_get(off.port(), "/metrics").contains("scalepilot_leader"));
 }

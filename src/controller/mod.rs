@@ -118,7 +118,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     let addr = listener.local_addr().map_err(bind)?;
     let board = Arc::new(board::Board::new(&cfg.lease.identity, cfg.dry_run));
     if cfg.dashboard {
-        tracing::info!(%addr, "serving the dashboard at /, /metrics, /healthz, /readyz");
+        tracing::info!(%addr, "serving /metrics, /healthz, /readyz and the dashboard at /");
     } else {
         tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
     }

@@ -135,7 +135,7 @@ function decisionItem(key, d) {
     if (details.open) set.add(d.t); else set.delete(d.t);
     open.set(key, set);
   });
-  details.append(el("summary", {}, `${time(d.t)}  ${d.from} → ${d.to}  ${actionText(d.action)}  (${d.reason})`));
+  details.append(el("summary", {}, `${time(d.t)}  ${d.from} → ${d.to}  ${actionText(d.action)}  (${d.reason || "no step changed the count"})`));
   const rows = d.steps.map((s) => el("tr", {}, el("td", {}, s.step), el("td", {}, s.replicas), el("td", {}, s.reason), el("td", { class: "msg" }, s.message)));
   details.append(el("table", { class: "steps" }, el("tbody", {}, ...rows)));
   return details;
