@@ -1204,3 +1204,90 @@ fn a_trusted_forecast_in_both_mode_scales_down_without_holding_the_window() {
         "a horizon shorter than the window does not cover it"
     );
 }
+
+#[test]
+fn a_both_mode_forecast_drops_the_window_only_when_it_made_a_proposal_and_the_load_falls() {
+    use crate::policy::ForecastMode::Both;
+    // The forecast has no value for the metric: ForecastInvalid, the window holds.
+    let mut c = case("{maxReplicas: 50, metrics: [{type: External, external: {metric: {name: rps}, target: {type: AverageValue, averageValue: '100'}}}], behavior: {scaleDown: {stabilizationWindowSeconds: 300}}}", 10);
+    c.obs = vec![external("rps", &[500_000])];
+    c.history.recommendations = Some(vec![TimedReplicas {
+        time: t(-60),
+        replicas: 10,
+    }]);
+    c.forecast = Some(Forecast {
+        observations: vec![external("other", &[700_000])],
+        mode: Both,
+        label: "forecast (m.json)".into(),
+        gated: false,
+        relax_targets_percent: 0.0,
+        horizon_s: 300,
+    });
+    let d = c.run();
+    assert_eq!(forecast_step(&d).reason, "ForecastInvalid");
+    assert_eq!(
+        d.desired_replicas, 10,
+        "no forecast proposal: the window holds"
+    );
+    assert!(d.steps.iter().all(|s| s.reason != "ForecastScaleDown"));
+    // Load rising: a trusted forecast scales up as `max` does, and says nothing of the window.
+    c.obs = vec![external("rps", &[1_500_000])];
+    c.forecast.as_mut().unwrap().observations = vec![external("rps", &[1_800_000])];
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 18);
+    assert!(
+        d.steps.iter().all(|s| s.reason != "ForecastScaleDown"),
+        "{:?}",
+        d.steps
+    );
+}
+
+#[test]
+fn the_rate_limit_step_names_the_policies_that_limit_it() {
+    let up = "{maxReplicas: 100, behavior: {scaleUp: {stabilizationWindowSeconds: 0, policies: [{type: Pods, value: 2, periodSeconds: 60}, {type: Percent, value: 50, periodSeconds: 30}]}}}";
+    let mut c = case(up, 10);
+    c.raw = Some(40);
+    let d = c.run();
+    let step = d.steps.iter().find(|s| s.step == "rateLimit").unwrap();
+    assert_eq!((step.replicas, step.reason), (15, "ScaleUpLimit"));
+    assert_eq!(
+        step.message,
+        "scale-up policies allow at most 15 replicas now (select Max of 2 pods/60s, 50%/30s)"
+    );
+    let down = "{maxReplicas: 100, behavior: {scaleDown: {stabilizationWindowSeconds: 0, selectPolicy: Min, policies: [{type: Pods, value: 3, periodSeconds: 60}, {type: Percent, value: 10, periodSeconds: 60}]}}}";
+    let mut c = case(down, 10);
+    c.raw = Some(2);
+    let d = c.run();
+    let step = d.steps.iter().find(|s| s.step == "rateLimit").unwrap();
+    assert_eq!((step.replicas, step.reason), (9, "ScaleDownLimit"));
+    assert_eq!(
+        step.message,
+        "scale-down policies allow at least 9 replicas now (select Min of 3 pods/60s, 10%/60s)"
+    );
+}
+
+#[test]
+fn scale_events_stay_for_the_longest_policy_period_and_then_their_slot_is_reused() {
+    let policy = "{maxReplicas: 100, behavior: {scaleUp: {stabilizationWindowSeconds: 0, policies: [{type: Pods, value: 10, periodSeconds: 60}, {type: Pods, value: 20, periodSeconds: 15}]}}}";
+    let mut c = case(policy, 2);
+    c.raw = Some(4);
+    let old = |s: i64| TimedReplicas {
+        time: t(s),
+        replicas: 1,
+    };
+    // Exactly 60 s ago is still within the longest period (60 s, not 15 s).
+    c.history.scale_up_events = vec![old(-60), old(-50)];
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 4);
+    let now = TimedReplicas {
+        time: t(0),
+        replicas: 2,
+    };
+    assert_eq!(
+        d.history.scale_up_events,
+        vec![old(-60), old(-50), now.clone()]
+    );
+    // Older than the period: its slot takes the new event.
+    c.history.scale_up_events = vec![old(-61), old(-50)];
+    assert_eq!(c.run().history.scale_up_events, vec![now, old(-50)]);
+}
