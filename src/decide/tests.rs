@@ -1291,3 +1291,18 @@ fn scale_events_stay_for_the_longest_policy_period_and_then_their_slot_is_reused
     c.history.scale_up_events = vec![old(-61), old(-50)];
     assert_eq!(c.run().history.scale_up_events, vec![now, old(-50)]);
 }
+
+#[test]
+fn activation_reads_object_metrics() {
+    let policy = "{minReplicas: 0, maxReplicas: 10, activation: {threshold: '5', cooldownSeconds: 300}, metrics: [{type: Object, object: {describedObject: {kind: Service, name: q}, metric: {name: depth}, target: {type: Value, value: '10'}}}]}";
+    let mut c = case(policy, 0);
+    c.obs = vec![object("depth", 6_000)];
+    let d = c.run();
+    assert_eq!(
+        d.desired_replicas, 1,
+        "an Object value above the threshold wakes it"
+    );
+    assert_eq!(d.steps.last().unwrap().reason, "Activated");
+    c.obs = vec![object("depth", 5_000)];
+    assert_eq!(c.desired(), 0);
+}
