@@ -1283,10 +1283,7 @@ fn scale_events_stay_for_the_longest_policy_period_and_then_their_slot_is_reused
         time: t(0),
         replicas: 2,
     };
-    assert_eq!(
-        d.history.scale_up_events,
-        vec![old(-60), old(-50), now.clone()]
-    );
+    assert_eq!(d.history.scale_up_events, vec![old(-60), old(-50), now]);
     // Older than the period: its slot takes the new event.
     c.history.scale_up_events = vec![old(-61), old(-50)];
     assert_eq!(c.run().history.scale_up_events, vec![now, old(-50)]);
