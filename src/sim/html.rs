@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::plot::{envelope, palette};
+use super::plot::{envelope, replay_colors};
 use super::{Outcome, Scorecard, SweepOutcome, Trace};
 use crate::error::{Error, Result};
 
@@ -83,12 +83,7 @@ pub fn replay_report<'a>(
     forecasts: &'a ForecastMarks,
     describe: &'a str,
 ) -> Report<'a> {
-    let names: Vec<&str> = outcome
-        .replays
-        .iter()
-        .map(|r| r.score.name.as_str())
-        .collect();
-    let colors = palette(names.iter().copied());
+    let colors = replay_colors(outcome);
     Report {
         title: format!("scalepilot simulate: {}", outcome.trace.name),
         describe,

@@ -102,6 +102,11 @@ pub(super) fn palette<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<RGBCo
         .collect()
 }
 
+/// Each replay's colour, in the outcome's order.
+pub(super) fn replay_colors(outcome: &Outcome) -> Vec<RGBColor> {
+    palette(outcome.replays.iter().map(|r| r.score.name.as_str()))
+}
+
 /// At most `n` points: the maximum of each bucket (an upper envelope keeps spikes visible).
 pub(super) fn envelope(points: &[(i64, f64)], n: usize) -> Vec<(i64, f64)> {
     if points.len() <= n {
@@ -229,12 +234,7 @@ fn draw<DB: DrawingBackend>(
         (false, true) => "time since the trace began (days hh:mm)".to_string(),
         (false, false) => "time since the trace began (h:mm)".to_string(),
     };
-    let names: Vec<&str> = outcome
-        .replays
-        .iter()
-        .map(|r| r.score.name.as_str())
-        .collect();
-    let colors = palette(names.iter().copied());
+    let colors = replay_colors(outcome);
     draw_chart(
         outcome,
         (from, to),
