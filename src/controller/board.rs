@@ -353,3 +353,84 @@ impl Board {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::{Decision, History};
+
+    fn record(target: &str, s: i64, from: i32, to: i32) -> Record {
+        Record {
+            time: chrono::DateTime::from_timestamp(s, 0).unwrap(),
+            target: target.into(),
+            identity: "me".into(),
+            leader: true,
+            action: Action::Unchanged,
+            decision: Decision {
+                desired_replicas: to,
+                current_replicas: from,
+                proposals: Vec::new(),
+                steps: Vec::new(),
+                conditions: Vec::new(),
+                rescale_reason: None,
+                history: History::default(),
+                error: None,
+            },
+            hpa: None,
+            forecast: None,
+        }
+    }
+
+    const VIEW: TickView = TickView {
+        kind: "Deployment",
+        ready: 2,
+        min_replicas: 1,
+        max_replicas: 10,
+        paused: false,
+    };
+
+    #[test]
+    fn keeps_a_bounded_series_and_the_decisions_that_changed_something() {
+        let b = Board::new("me", false);
+        for i in 0..(SERIES as i64 + 50) {
+            // Every third tick asks for a change.
+            let to = if i % 3 == 0 { 3 } else { 2 };
+            b.tick(&record("ns/a", i, 2, to), &VIEW);
+        }
+        let u = b.update(0);
+        let t = &u.targets[0];
+        assert_eq!(t.series.len(), SERIES);
+        assert_eq!(t.series.back().unwrap().t, (SERIES as i64 + 49) * 1000);
+        assert_eq!(t.decisions.len(), DECISIONS);
+        assert!(
+            t.decisions.iter().all(|d| d.to == 3),
+            "only changes are kept"
+        );
+    }
+
+    #[test]
+    fn an_update_carries_only_what_changed_after_the_page_s_last_look() {
+        let b = Board::new("me", false);
+        b.tick(&record("ns/a", 0, 2, 2), &VIEW);
+        b.tick(&record("ns/b", 0, 2, 2), &VIEW);
+        let first = b.update(0);
+        assert_eq!(first.targets.len(), 2);
+        assert_eq!(
+            first.keys.as_deref(),
+            Some(&["ns/a".to_string(), "ns/b".into()][..])
+        );
+        b.tick(&record("ns/b", 1, 2, 2), &VIEW);
+        let next = b.update(first.header.seq);
+        let keys: Vec<&str> = next.targets.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(keys, ["ns/b"]);
+        assert!(next.keys.is_none(), "the set of targets did not change");
+        b.retain(|k| k == "ns/b");
+        let after = b.update(next.header.seq);
+        assert_eq!(after.keys.as_deref(), Some(&["ns/b".to_string()][..]));
+        b.set_leader(true);
+        assert_eq!(b.update(0).header.role, "leader");
+        let dry = Board::new("me", true);
+        dry.set_leader(true);
+        assert_eq!(dry.update(0).header.role, "dry-run");
+    }
+}
