@@ -394,6 +394,10 @@ pub struct RunArgs {
     /// Decision interval of policies without tickSeconds.
     #[arg(long, default_value = "5s")]
     pub tick: Seconds,
+    /// At most this many targets' ticks (API calls included) run at once;
+    /// one slow target holds one slot, never the others.
+    #[arg(long, env = "SCALEPILOT_MAX_CONCURRENT_TICKS", default_value = "32", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub max_concurrent_ticks: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -895,6 +895,59 @@ fn survives_api_faults_and_relists_after_410_gone() {
     );
 }
 
+/// Ticks of different targets run side by side: while one target's `/scale`
+/// read hangs, another target is scaled (before the hung tick ends: not
+/// after it in turn); the hung tick is abandoned at its deadline (10 s,
+/// counted in `/metrics`) and the slow target's next tick scales it, still
+/// before the hung request has been answered.
+#[test]
+fn a_hung_api_call_delays_no_other_target_and_ends_at_the_tick_deadline() {
+    let w = World::without_broker("hung", &cpu_policy("a-slow"));
+    std::fs::write(w.dir.join("policies/fast.yaml"), cpu_policy("b-fast")).unwrap();
+    w.server.put(deployment("a-slow", 2));
+    w.server.put(deployment("b-fast", 2));
+    let slow = format!("/namespaces/{NS}/deployments/a-slow/scale");
+    w.server
+        .slow_next("GET", &slow, Duration::from_secs(120), 1);
+    let c = w.spawn("hung", &["--metrics-api-min-interval", "1s"]);
+    let hung = || {
+        let r = w.server.requests();
+        r.iter()
+            .find(|r| r.method == "GET" && r.path.ends_with(&slow))
+            .map(|r| r.status)
+    };
+    let feed_until = |name: &str, want: i64| {
+        let deadline = Instant::now() + Duration::from_secs(45);
+        while w.replicas(name) != want && Instant::now() < deadline {
+            put_pod_metrics(&w.server, "a-slow", 400);
+            put_pod_metrics(&w.server, "b-fast", 400);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let log = std::fs::read_to_string(&c.log).unwrap_or_default();
+        assert_eq!(w.replicas(name), want, "{name} not scaled:\n{log}");
+    };
+    let abandoned = || {
+        http_get(c.port(), "/metrics")
+            .lines()
+            .find(|l| l.starts_with("scalepilot_ticks_abandoned_total{reason=\"deadline\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    // 400m over 100m requests at a 50 % target: 8 pods.
+    feed_until("b-fast", 8);
+    assert_eq!(
+        (hung(), abandoned()),
+        (Some(0), None),
+        "b-fast was written only after a-slow's hung tick ended"
+    );
+    feed_until("a-slow", 8);
+    assert_eq!(
+        hung(),
+        Some(0),
+        "a-slow was scaled only after its hung read was answered: no deadline"
+    );
+    assert_eq!(abandoned(), Some(1.0), "the hung tick is counted once");
+}
+
 /// A `--decisions` file that cannot be written (a full disk) and a policy
 /// file replaced by garbage while running: the controller keeps scaling on
 /// the last good policy and says each thing once.

@@ -70,6 +70,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         listen: args.listen,
         namespaces: args.namespaces.clone(),
         default_tick: secs(args.tick),
+        max_concurrent_ticks: usize::from(args.max_concurrent_ticks),
         dashboard: !args.no_dashboard,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

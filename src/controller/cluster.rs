@@ -16,12 +16,18 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
 use tokio::task::JoinHandle;
 
-/// The reflectors of one namespace.
-struct Namespace {
+/// The stores of one namespace's reflectors (cheap to clone: handles).
+#[derive(Clone)]
+struct Stores {
     /// Targets by `apiVersion/kind`.
     targets: BTreeMap<String, (ApiResource, Store<DynamicObject>)>,
     pods: Store<Pod>,
     hpas: Store<HorizontalPodAutoscaler>,
+}
+
+/// The reflectors of one namespace.
+struct Namespace {
+    stores: Stores,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -96,41 +102,67 @@ where
 pub struct Cluster {
     client: Client,
     namespaces: BTreeMap<String, Namespace>,
+    view: Arc<View>,
 }
+
+/// What the reflectors hold, readable from any task: the stores are live,
+/// the set of namespaces is the one of the last [`Cluster::watch`].
+#[derive(Default)]
+pub struct View(BTreeMap<String, Stores>);
 
 impl Cluster {
     pub fn new(client: Client) -> Self {
         Cluster {
             client,
             namespaces: BTreeMap::new(),
+            view: Arc::default(),
         }
+    }
+
+    /// The stores as of now, for ticks running beside the watches.
+    pub fn view(&self) -> Arc<View> {
+        Arc::clone(&self.view)
     }
 
     /// Watches the `wanted` namespaces, each with the target kinds its
     /// policies scale, and stops watching the others.
     pub fn watch(&mut self, wanted: &BTreeMap<String, Vec<ApiResource>>) {
+        let before = self.namespaces.len();
         self.namespaces.retain(|ns, _| wanted.contains_key(ns));
+        let mut changed = before != self.namespaces.len();
         for (ns, kinds) in wanted {
             let n = self.namespaces.entry(ns.clone()).or_insert_with(|| {
                 let (pods, p) = reflect::<Pod>(&self.client, ns);
                 let (hpas, h) = reflect::<HorizontalPodAutoscaler>(&self.client, ns);
                 tracing::info!(namespace = %ns, "watching pods and HPAs");
+                changed = true;
                 Namespace {
-                    targets: BTreeMap::new(),
-                    pods,
-                    hpas,
+                    stores: Stores {
+                        targets: BTreeMap::new(),
+                        pods,
+                        hpas,
+                    },
                     tasks: vec![p, h],
                 }
             });
             for ar in kinds {
-                if n.targets.contains_key(&kind_key(ar)) {
+                if n.stores.targets.contains_key(&kind_key(ar)) {
                     continue;
                 }
                 let (store, task) = reflect_targets(&self.client, ns, ar);
                 tracing::info!(namespace = %ns, kind = %ar.kind, "watching targets");
-                n.targets.insert(kind_key(ar), (ar.clone(), store));
+                n.stores.targets.insert(kind_key(ar), (ar.clone(), store));
                 n.tasks.push(task);
+                changed = true;
             }
+        }
+        if changed {
+            let stores = self.namespaces.iter();
+            self.view = Arc::new(View(
+                stores
+                    .map(|(ns, n)| (ns.clone(), n.stores.clone()))
+                    .collect(),
+            ));
         }
     }
 
@@ -146,19 +178,22 @@ impl Cluster {
         }
         self.namespaces
             .values()
+            .map(|n| &n.stores)
             .all(|n| ready(&n.pods) && ready(&n.hpas) && n.targets.values().all(|(_, s)| ready(s)))
     }
+}
 
+impl View {
     /// The target `name` of kind `ar` as last watched.
     pub fn target(&self, ar: &ApiResource, ns: &str, name: &str) -> Option<Arc<DynamicObject>> {
-        let (_, store) = self.namespaces.get(ns)?.targets.get(&kind_key(ar))?;
+        let (_, store) = self.0.get(ns)?.targets.get(&kind_key(ar))?;
         store.get(&ObjectRef::new_with(name, ar.clone()).within(ns))
     }
 
     /// The pods of namespace `ns` that `selector` selects; an empty selector
     /// selects none (a target reports none only when it has no pods).
     pub fn pods(&self, ns: &str, selector: &Selector) -> Vec<Arc<Pod>> {
-        let Some(n) = self.namespaces.get(ns) else {
+        let Some(n) = self.0.get(ns) else {
             return Vec::new();
         };
         if selector.selects_all() {
@@ -183,7 +218,7 @@ impl Cluster {
         ns: &str,
         name: &str,
     ) -> Option<Arc<HorizontalPodAutoscaler>> {
-        let n = self.namespaces.get(ns)?;
+        let n = self.0.get(ns)?;
         let group = |api_version: &str| {
             api_version
                 .split_once('/')

@@ -142,34 +142,3 @@ pub async fn read_scale(
         resource_version: s.metadata.resource_version.unwrap_or_default(),
     })
 }
-
-/// The last `/scale` read of each target, by target key.
-#[derive(Default)]
-pub struct Scales(HashMap<String, ScaleRead>);
-
-impl Scales {
-    /// The target's `/scale`: the one read before while the object's
-    /// resourceVersion (`rv`, from the watch) is the same, else read now.
-    pub async fn current(
-        &mut self,
-        client: &Client,
-        ar: &ApiResource,
-        key: &str,
-        rv: Option<&str>,
-    ) -> Result<ScaleRead, kube::Error> {
-        if let (Some(s), Some(rv)) = (self.0.get(key), rv) {
-            if s.resource_version == rv {
-                return Ok(s.clone());
-            }
-        }
-        let (ns, name) = key.split_once('/').unwrap_or(("default", key));
-        let s = read_scale(client, ar, ns, name).await?;
-        self.0.insert(key.to_string(), s.clone());
-        Ok(s)
-    }
-
-    /// Forgets targets no longer in force.
-    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        self.0.retain(|k, _| keep(k));
-    }
-}

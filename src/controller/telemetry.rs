@@ -33,6 +33,9 @@ pub struct Metrics {
     pub ingest_rejected: IntCounterVec,
     pub windows_open: IntGauge,
     pub decision_seconds: Histogram,
+    pub tick_lag_seconds: Histogram,
+    pub ticks_abandoned: IntCounterVec,
+    pub ticks_running: IntGauge,
     pub policies_loaded: IntGauge,
     pub policy_errors: IntCounter,
     pub ready: AtomicBool,
@@ -75,6 +78,16 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(decision_seconds.clone()))
             .expect("registered once");
+        let tick_lag_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "scalepilot_tick_lag_seconds",
+                "Time from a target's tick being due to its decision (waiting for a slot included).",
+            )
+            .buckets(prometheus::exponential_buckets(1e-3, 2.0, 16).expect("valid buckets")),
+        )
+        .expect("valid metric");
+        r.register(Box::new(tick_lag_seconds.clone()))
+            .expect("registered once");
         let policy_errors = IntCounter::new(
             "scalepilot_policy_errors_total",
             "Problems found in policy files (each rejected file keeps its last good version).",
@@ -83,6 +96,18 @@ impl Metrics {
         r.register(Box::new(policy_errors.clone()))
             .expect("registered once");
         Arc::new(Metrics {
+            tick_lag_seconds,
+            ticks_abandoned: counter_vec(
+                &r,
+                "scalepilot_ticks_abandoned_total",
+                "Ticks that ended without a decision, by reason (deadline: its API calls took longer than the tick deadline; panic).",
+                &["reason"],
+            ),
+            ticks_running: gauge(
+                &r,
+                "scalepilot_ticks_running",
+                "Ticks running at this moment (bounded by --max-concurrent-ticks).",
+            ),
             decisions: counter_vec(
                 &r,
                 "scalepilot_decisions_total",

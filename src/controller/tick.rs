@@ -1,25 +1,20 @@
-//! One tick of one target: gather its inputs (the target's `/scale` and its
-//! Pods, observations from the sources, the history kept in memory merged
-//! with the one persisted on the target), decide, and — on the
-//! leader, when the count changes and nothing forbids it — write `/scale`,
-//! re-reading and recomputing on 409 Conflict.
+//! Deciding one tick of one target from its gathered inputs (the history
+//! kept in memory merged with the one persisted on the target, the forecast
+//! stepped), and what became of it: on the leader, when the count changes and
+//! nothing forbids it, the write (see `write`) decides again on what it reads.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use kube::api::DynamicObject;
 use kube::core::ApiResource;
 
-use super::actuate::{Actuator, LastDecision, LAST_DECISION, PAUSED};
+use super::actuate::{Actuator, PAUSED};
 use super::history::{self, ANNOTATION};
 use super::objects::{annotation, pod};
 use super::telemetry::Metrics;
 use crate::decide::{decide, ControllerConfig, Decision, DecisionInput, History, Time};
 use crate::policy::ScalingPolicy;
-
-/// Attempts to write one decision when writes conflict.
-const ATTEMPTS: usize = 4;
 
 /// What became of a tick's decision.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -190,7 +185,7 @@ pub async fn tick(
             Action::RefusedHpa(g.hpa.as_ref().map(|h| h.name.clone()).unwrap_or_default())
         }
     } else {
-        let (d, action) = actuate(ctx, g, &run, started).await;
+        let (d, action) = super::write::actuate(ctx, g, &run, started).await;
         decision = d;
         action
     };
@@ -224,123 +219,6 @@ pub async fn tick(
         forecast: seen,
     };
     (record, history::compact(&keep, ctx.now))
-}
-
-/// The leader's write: read `/scale`, decide on what was read, write with its
-/// resourceVersion; on 409 read again and decide again.
-async fn actuate(
-    ctx: &TickContext<'_>,
-    g: &Gathered<'_>,
-    run: &dyn Fn(i32, i32) -> Decision,
-    started: Instant,
-) -> (Decision, Action) {
-    let (ns, name, key) = (g.namespace, g.name, g.key);
-    let m = ctx.metrics;
-    let mut last_error = String::new();
-    let mut last = None;
-    for attempt in 0..ATTEMPTS {
-        let scale = match ctx.actuator.read_scale(g.resource, ns, name).await {
-            Ok(s) => s,
-            Err(e) => {
-                last_error = format!("reading /scale: {e}");
-                break;
-            }
-        };
-        let decision = run(scale.replicas, scale.status_replicas);
-        let (from, to) = (decision.current_replicas, decision.desired_replicas);
-        last = Some(decision.clone());
-        if from == to {
-            return (decision, Action::Unchanged);
-        }
-        if !ctx.leadership.is_leader() {
-            // Fenced: our lease may be about to expire; the next leader writes.
-            return (decision, Action::Standby);
-        }
-        // The watch may lag (or be relisting): read the pause fresh. A pause
-        // set after this read changes the resourceVersion: the write conflicts.
-        match ctx.actuator.is_paused(g.resource, ns, name).await {
-            Ok(true) => return (decision, Action::Paused),
-            Ok(false) => {}
-            Err(e) => {
-                last_error = format!("reading the {}: {e}", g.resource.kind);
-                break;
-            }
-        }
-        match ctx
-            .actuator
-            .write_scale(g.resource, ns, name, &scale.resource_version, to)
-            .await
-        {
-            Ok(()) => {
-                m.writes.with_label_values(&[key, "ok"]).inc();
-                let latency = started.elapsed();
-                tracing::info!(target = %key, from, to, attempt, tick_to_write_ms = latency.as_secs_f64() * 1000.0, "scaled");
-                after_write(ctx, g, &decision, from, to).await;
-                return (decision, Action::Written { from, to });
-            }
-            Err(kube::Error::Api(s)) if s.is_conflict() => {
-                m.writes.with_label_values(&[key, "conflict"]).inc();
-                tracing::info!(target = %key, attempt, "409 Conflict writing /scale: re-reading");
-                last_error = "conflict on every attempt".into();
-            }
-            Err(e) => {
-                m.writes.with_label_values(&[key, "error"]).inc();
-                last_error = format!("writing /scale: {e}");
-                break;
-            }
-        }
-    }
-    tracing::warn!(target = %key, error = %last_error, "decision not written");
-    let decision = last.unwrap_or_else(|| run(g.scale.replicas, g.scale.status_replicas));
-    (decision, Action::Failed(last_error))
-}
-
-/// The annotations and the Event that go with a write (best effort: the
-/// scale itself is written; failures here are logged).
-async fn after_write(ctx: &TickContext<'_>, g: &Gathered<'_>, d: &Decision, from: i32, to: i32) {
-    let reason = d
-        .rescale_reason
-        .clone()
-        .or_else(|| d.deciding_step().map(|s| s.reason.to_string()))
-        .unwrap_or_default();
-    let id = format!("{}@{}", g.key, ctx.now.timestamp_millis());
-    let last = LastDecision {
-        time: ctx.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        replicas: to,
-        from,
-        reason: &reason,
-        decision_id: &id,
-        leader: ctx.identity,
-    };
-    let mut annotations = BTreeMap::new();
-    annotations.insert(
-        LAST_DECISION,
-        serde_json::to_string(&last).unwrap_or_default(),
-    );
-    annotations.insert(ANNOTATION, history::encode(&d.history, ctx.now));
-    if let Err(e) = ctx
-        .actuator
-        .annotate(g.resource, g.namespace, g.name, annotations)
-        .await
-    {
-        tracing::warn!(target = %g.key, error = %e, "could not record the decision annotations");
-    }
-    let chain: Vec<String> = d
-        .steps
-        .iter()
-        .map(|s| format!("{} {}", s.step, s.replicas))
-        .collect();
-    let message = format!(
-        "Scaled from {from} to {to}: {reason} [{}] (decision {id})",
-        chain.join(" → ")
-    );
-    if let Err(e) = ctx
-        .actuator
-        .event(g.resource, g.object, false, "Rescaled", message)
-        .await
-    {
-        tracing::warn!(target = %g.key, error = %e, "could not record the Event");
-    }
 }
 
 /// Converts the watched pods.

@@ -120,7 +120,7 @@ fn forecast_step(
             .steps
             .push(ex.step("forecast", reactive, "ReactiveHigher", || {
                 format!(
-                    "{} needs {replicas}; the reactive {reactive} is higher{}",
+                    "{} needs {replicas}; the reactive {reactive} stands{}",
                     f.label,
                     relaxed(f)
                 )

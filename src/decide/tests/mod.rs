@@ -8,6 +8,8 @@ use chrono::{Duration, TimeZone, Utc};
 use super::*;
 use crate::policy::{MetricSourceType, PolicySpec};
 
+mod reasons;
+
 fn t(s: i64) -> Time {
     Utc.timestamp_opt(1_767_268_800 + s, 0).unwrap()
 }
