@@ -91,11 +91,12 @@ kafka:
     tls:
       caSecret: {name: kafka-ca, key: ca.pem}
 EOF
-CASES=(default all-on set-file existing-configmap)
+CASES=(default all-on set-file existing-configmap sharded)
 case_values() { # the -f files of a case
   case $1 in
     default) ;;
     all-on) echo "$CHART/ci/all-on-values.yaml" ;;
+    sharded) echo "$CHART/ci/sharded-values.yaml" ;;
     set-file) echo "$OUT/one-replica-values.yaml" ;;
     existing-configmap) echo "$OUT/existing-configmap-values.yaml" ;;
   esac
@@ -220,6 +221,10 @@ ctr = containers[0]
 sa_name = podspec["serviceAccountName"]
 watch = values.get("watchNamespaces") or []
 lease = values["leaderElection"]["leaseName"]
+sharding = values["sharding"]
+shard_base = lease[: -len("-leader")] if lease.endswith("-leader") else lease
+lease_names = ([f"{shard_base}-shard-{i}" for i in range(sharding["partitions"])]
+               if sharding["mode"] == "partitions" else [lease])
 selects = lambda sel: all(pod_labels.get(k) == v for k, v in sel.items()) and bool(sel)
 
 # ---- RBAC: exactly the controller's API calls, nothing more
@@ -265,7 +270,7 @@ if lease_roles:
     check(g == LEASES, f"Lease Role grants exactly {show(LEASES)} (got {show(g)})")
     for r in lr["rules"]:
         if set(r["verbs"]) - {"create"}:
-            check(r.get("resourceNames") == [lease], f"Lease Role: {','.join(r['verbs'])} only on Lease {lease}")
+            check(r.get("resourceNames") == lease_names, f"Lease Role: {','.join(r['verbs'])} only on Leases {lease_names}")
 workload_roles = [r for r in roles if r not in lease_roles]
 if watch:
     check(not croles and not objs("ClusterRoleBinding"), "watchNamespaces set: no ClusterRole, no ClusterRoleBinding")
@@ -345,6 +350,7 @@ expect = {
     "SCALEPILOT_DRY_RUN": "true" if values["dryRun"] else None,
     "SCALEPILOT_NAMESPACES": ",".join(watch) or None,
     "SCALEPILOT_DEAD_LETTER_TOPIC": k.get("deadLetterTopic") or None,
+    "SCALEPILOT_SHARDING": "partitions" if sharding["mode"] == "partitions" else None,
 }
 for n, v in expect.items():
     check(val(n) == v, f"{n} = {v!r}" + (" (unset)" if v is None else ""))
@@ -467,7 +473,7 @@ PY
 done
 
 OBSERVED="$ROOT/target/rbac-observed.jsonl"
-echo "== RBAC grants every call the controller made (${OBSERVED#"$ROOT/"}, default values)"
+echo "== RBAC grants every call the controller made (${OBSERVED#"$ROOT/"}, default values; shard Leases: the sharded case)"
 if [ ! -f "$OBSERVED" ]; then
   if [ "${SCALEPILOT_REQUIRE_RBAC_OBSERVED:-}" = 1 ]; then
     bad "no target/rbac-observed.jsonl (run the controller tests first); SCALEPILOT_REQUIRE_RBAC_OBSERVED=1 requires it"
@@ -479,13 +485,14 @@ if [ ! -f "$OBSERVED" ]; then
 else
   log=$(mktemp)
   rc=0
-  CHECK_NAMESPACE="$NAMESPACE" "$PY" - "$OUT/default.yaml" "$OBSERVED" >"$log" 2>&1 <<'PY' || rc=$?
+  CHECK_NAMESPACE="$NAMESPACE" "$PY" - "$OUT/default.yaml" "$OUT/sharded.yaml" "$OBSERVED" >"$log" 2>&1 <<'PY' || rc=$?
 import json, os, sys
 import yaml
 
-rendered, observed_file = sys.argv[1:]
+rendered, sharded, observed_file = sys.argv[1:]
 ns = os.environ["CHECK_NAMESPACE"]
-docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
+renders = {r: [d for d in yaml.safe_load_all(open(r)) if d] for r in (rendered, sharded)}
+docs = renders[rendered]
 objs = lambda kind: [d for d in docs if d["kind"] == kind]
 
 def bound(role, binding_kind):
@@ -532,6 +539,8 @@ def show(t):
 
 for key in sorted(triples, key=lambda k: tuple(x or "" for x in k)):
     t = triples[key]
+    # A shard Lease (tests/sharding.rs) is the sharded install's to grant.
+    docs = renders[sharded if "-shard-" in (t.get("name") or "") else rendered]
     if (t["apiGroup"], t["resource"]) == ("coordination.k8s.io", "leases"):
         # The Lease: only the Role in the release namespace grants it.
         if t.get("namespace") != ns:
@@ -594,6 +603,10 @@ refuse "a Kafka property the chart owns" "set it with kafka.brokers, kafka.group
   --set "kafka.properties.sasl\.password=secret"
 refuse "a scale target kind without resources" "/rbac/scaleTargets/0/resources'?: minItems" \
   --set 'rbac.scaleTargets[0].apiGroup=apps' --set-json 'rbac.scaleTargets[0].resources=[]'
+printf 'kafka:\n  brokers: []\n' > "$OUT/no-brokers-values.yaml"
+refuse "partition sharding without brokers" "sharding.mode partitions needs kafka.brokers" --set sharding.mode=partitions -f "$OUT/no-brokers-values.yaml"
+refuse "an unknown sharding mode" "/sharding/mode'?: value must be one of" --set sharding.mode=hash
+refuse "zero shard partitions" "/sharding/partitions'?: minimum" --set sharding.partitions=0
 refuse "both policies and an existing ConfigMap" "not both" \
   --set existingPoliciesConfigMap=x --set-file "policies.web\.yaml=policies/web-cpu.yaml"
 

@@ -338,9 +338,18 @@ pub struct RunArgs {
     /// writes them (otlp_proto or otlp_json).
     #[arg(long, env = "SCALEPILOT_OTLP_TOPICS", value_delimiter = ',')]
     pub otlp_topic: Vec<String>,
-    /// Consumer group prefix: each replica consumes every partition in group PREFIX.IDENTITY.
+    /// Consumer group: with --sharding leader each replica consumes every
+    /// partition in group GROUP.IDENTITY; with --sharding partitions all
+    /// replicas share GROUP.
     #[arg(long, env = "SCALEPILOT_GROUP", default_value = "scalepilot")]
     pub group: String,
+    /// How replicas share the work. leader: every replica consumes and
+    /// decides everything, the one holding the Lease writes (small
+    /// installs). partitions: the replicas share one consumer group and each
+    /// decides and writes for the targets of the partitions it is assigned,
+    /// under one Lease per partition (needs --brokers; JSON topics only).
+    #[arg(long, env = "SCALEPILOT_SHARDING", value_enum, default_value_t = Sharding::Leader)]
+    pub sharding: Sharding,
     /// The checkpoint log topic (created when missing).
     #[arg(
         long,
@@ -398,6 +407,12 @@ pub struct RunArgs {
     /// one slow target holds one slot, never the others.
     #[arg(long, env = "SCALEPILOT_MAX_CONCURRENT_TICKS", default_value = "32", value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub max_concurrent_ticks: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sharding {
+    Leader,
+    Partitions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

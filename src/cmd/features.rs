@@ -48,6 +48,7 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
         from_beginning: true,
         properties: Vec::new(),
         checkpoint_topic: args.checkpoint_topic.clone(),
+        assignment: None,
     };
     let kafka =
         |e: rdkafka::error::KafkaError| Error::Input(format!("kafka ({}): {e}", args.brokers));

@@ -114,6 +114,7 @@ fn read_stream(
         from_beginning: true,
         properties: crate::cmd::run::kafka_properties(std::env::vars()),
         checkpoint_topic: "scalepilot.checkpoints".into(),
+        assignment: None,
     };
     let kafka = |e: rdkafka::error::KafkaError| Error::Input(format!("kafka ({brokers}): {e}"));
     let mut ingest = Ingest::connect(&cfg, plan_for(policies)).map_err(kafka)?;

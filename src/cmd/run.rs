@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, Sharding};
 use crate::controller::{self, LeaseConfig, RunConfig};
 use crate::features::EngineConfig;
-use crate::ingest::IngestConfig;
+use crate::ingest::{Assignment, AssignmentSink, IngestConfig};
 
 /// librdkafka properties from `SCALEPILOT_KAFKA_<NAME>` variables
 /// (`SCALEPILOT_KAFKA_SASL_PASSWORD` → `sasl.password`).
@@ -34,11 +34,35 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     if args.renew_deadline.0 >= args.lease_duration.0 {
         anyhow::bail!("--renew-deadline must be shorter than --lease-duration");
     }
+    let topics = IngestConfig::json_topics(&args.topic, &args.otlp_topic);
+    let (assignment, shard_assignment) = match args.sharding {
+        Sharding::Leader => (None, None),
+        Sharding::Partitions => {
+            if args.brokers.is_none() {
+                anyhow::bail!(
+                    "--sharding partitions needs --brokers: the consumer group assigns the shards"
+                );
+            }
+            if !args.otlp_topic.is_empty() {
+                anyhow::bail!("--sharding partitions cannot read --otlp-topic: OTLP messages are not keyed by target, so a partition does not hold its targets' data");
+            }
+            let (tx, rx) = tokio::sync::watch::channel(Assignment::default());
+            let sink = AssignmentSink {
+                topic: topics[0].clone(),
+                tx: std::sync::Arc::new(tx),
+            };
+            (Some(sink), Some(rx))
+        }
+    };
+    let group = match args.sharding {
+        Sharding::Leader => format!("{}.{identity}", args.group),
+        Sharding::Partitions => args.group.clone(),
+    };
     let ingest = args.brokers.as_ref().map(|brokers| IngestConfig {
         brokers: brokers.clone(),
-        topics: IngestConfig::json_topics(&args.topic, &args.otlp_topic),
+        topics,
         otlp_topics: args.otlp_topic.clone(),
-        group: format!("{}.{identity}", args.group),
+        group,
         dead_letter_topic: args.dead_letter_topic.clone(),
         session_timeout_ms: (args.session_timeout.0 * 1000) as u32,
         max_message_bytes: 1 << 20,
@@ -49,6 +73,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         from_beginning: true,
         properties: kafka_properties(std::env::vars()),
         checkpoint_topic: args.checkpoint_topic.clone(),
+        assignment,
     });
     let cfg = RunConfig {
         policies: args.policies.clone(),
@@ -71,6 +96,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         namespaces: args.namespaces.clone(),
         default_tick: secs(args.tick),
         max_concurrent_ticks: usize::from(args.max_concurrent_ticks),
+        shards: shard_assignment,
         dashboard: !args.no_dashboard,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -25,6 +25,7 @@ mod policies;
 mod schedule;
 pub mod selector;
 pub mod shadow;
+pub mod shards;
 pub mod targets;
 mod telemetry;
 mod tick;
@@ -78,6 +79,8 @@ pub struct RunConfig {
     pub default_tick: Duration,
     /// At most this many targets' ticks run at once.
     pub max_concurrent_ticks: usize,
+    /// `--sharding partitions`: the consumer's assignment (see `shards`).
+    pub shards: Option<watch::Receiver<crate::ingest::Assignment>>,
     /// Serve the dashboard at `/` on the `listen` port.
     pub dashboard: bool,
 }
@@ -190,7 +193,12 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     let mut sink = record_sink(&cfg)?;
 
     let client = connect(&cfg).await?;
-    let (mut leadership, election) = if cfg.dry_run {
+    let sharded = cfg.shards.is_some();
+    let mut shards = cfg.shards.clone().map(|assignment| {
+        let lease = cfg.lease.clone();
+        shards::Shards::new(client.clone(), lease, assignment, !cfg.dry_run)
+    });
+    let (mut leadership, election) = if cfg.dry_run || sharded {
         (Leadership::never(), None)
     } else {
         let (l, h) = leader::spawn(client.clone(), cfg.lease.clone(), shutdown.clone());
@@ -206,7 +214,9 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     // broker is contacted while none does.
     let mut ingest: Option<feed::Running> = None;
     let start_ingest = |p: &PolicySet, ingest: &mut Option<feed::Running>| {
-        if !sources::uses(p.policies().values().map(|p| &p.spec), SourceKind::Stream) {
+        // Sharded, the consumer is what gets this replica its shards.
+        let streams = sources::uses(p.policies().values().map(|p| &p.spec), SourceKind::Stream);
+        if !streams && !sharded {
             return;
         }
         let plan = plan_for(&in_force(p));
@@ -242,15 +252,35 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
         actuator,
         registry,
         metrics: Arc::clone(&metrics),
-        leadership: leadership.clone(),
         identity: cfg.lease.identity.clone(),
         dry_run: cfg.dry_run,
     });
     let mut ticks = Ticks::new(cfg.max_concurrent_ticks);
+    let mut leading = BTreeSet::new();
     let mut sink_failing = false;
     let mut last_reload = Instant::now();
     loop {
-        let leader = leadership.is_leader();
+        let leader = match shards.as_mut() {
+            None => leadership.is_leader(),
+            Some(s) => {
+                // Revoked shards are released once none of their ticks runs.
+                let n = s.partitions();
+                let running: BTreeSet<i32> = ticks
+                    .schedule
+                    .running_keys()
+                    .filter_map(|k| shards::partition_of(k, n))
+                    .collect();
+                s.follow(|shard| running.contains(&shard));
+                let now_leading = s.leading();
+                metrics.shards_held.set(now_leading.len() as i64);
+                // A shard just won acts at once instead of at its next tick.
+                if now_leading.difference(&leading).next().is_some() {
+                    ticks.schedule.all_due(Instant::now());
+                }
+                leading = now_leading;
+                !leading.is_empty()
+            }
+        };
         metrics.leader.set(i64::from(leader));
         board.set_leader(leader);
         if last_reload.elapsed() >= Duration::from_secs(2) {
@@ -277,7 +307,11 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
         let synced = cluster.synced();
         metrics.ready.store(synced, Ordering::Relaxed);
         if synced {
-            ticks.start(&svc, &policies, &kinds, &cluster, cfg.default_tick);
+            let owner = |key: &str| match &shards {
+                None => Some(leadership.clone()),
+                Some(s) => s.owner_of(key),
+            };
+            ticks.start(&svc, &policies, &owner, &kinds, &cluster, cfg.default_tick);
         }
         metrics.ticks_running.set(ticks.schedule.running() as i64);
 
@@ -299,6 +333,12 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                     ticks.schedule.all_due(Instant::now());
                 }
             }
+            _ = async {
+                match shards.as_mut() {
+                    Some(s) => s.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => {}
             _ = shutdown.changed() => break,
         }
     }
@@ -312,6 +352,9 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     };
     let _ = tokio::time::timeout(Duration::from_secs(10), drain).await;
     ticks.running.shutdown().await;
+    if let Some(s) = shards {
+        s.shutdown().await;
+    }
     tracing::info!("shutting down");
     stop.store(true, Ordering::Relaxed);
     if let Some(h) = election {

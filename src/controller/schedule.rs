@@ -24,21 +24,26 @@ impl Schedule {
     }
 
     /// The targets among `keys` (each with its interval) whose tick may
-    /// start at `now`, with the instant each was due, oldest first; each
-    /// is marked running and due again one interval later. New targets are
-    /// due at once.
+    /// start at `now` — due, not running, and `mine` — with the instant each
+    /// was due, oldest first; each is marked running and due again one
+    /// interval later. New targets are due at once.
     pub fn start<'a>(
         &mut self,
         keys: impl IntoIterator<Item = (&'a str, Duration)>,
         now: Instant,
+        mine: impl Fn(&str) -> bool,
     ) -> Vec<(String, Instant)> {
         let mut ready: Vec<(Instant, &str, Duration)> = keys
             .into_iter()
             .filter(|(k, _)| !self.running.contains(*k))
             .filter_map(|(k, every)| {
-                let due = *self.due.entry(k.to_string()).or_insert(now);
+                let due = match self.due.get(k) {
+                    Some(d) => *d,
+                    None => *self.due.entry(k.to_string()).or_insert(now),
+                };
                 (due <= now).then_some((due, k, every))
             })
+            .filter(|(_, k, _)| mine(k))
             .collect();
         ready.sort();
         ready.truncate(self.limit.saturating_sub(self.running.len()));
@@ -60,6 +65,11 @@ impl Schedule {
     /// True while `key` is in force (not forgotten by [`Schedule::retain`]).
     pub fn knows(&self, key: &str) -> bool {
         self.due.contains_key(key)
+    }
+
+    /// The targets whose tick is running.
+    pub fn running_keys(&self) -> impl Iterator<Item = &str> {
+        self.running.iter().map(String::as_str)
     }
 
     /// Ticks running now.
@@ -89,13 +99,16 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Schedule::new(8);
         let keys = [("a/x", 5 * S), ("a/y", 10 * S)];
-        let first = s.start(keys, t0);
+        let first = s.start(keys, t0, |_| true);
         assert_eq!(first.len(), 2, "new targets are due at once");
-        assert!(s.start(keys, t0 + 20 * S).is_empty(), "both still running");
+        assert!(
+            s.start(keys, t0 + 20 * S, |_| true).is_empty(),
+            "both still running"
+        );
         s.finished("a/x");
-        let again = s.start(keys, t0 + 4 * S);
+        let again = s.start(keys, t0 + 4 * S, |_| true);
         assert!(again.is_empty(), "a/x is due only 5 s after its start");
-        let again = s.start(keys, t0 + 5 * S);
+        let again = s.start(keys, t0 + 5 * S, |_| true);
         assert_eq!(again, vec![("a/x".to_string(), t0 + 5 * S)]);
     }
 
@@ -104,13 +117,20 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Schedule::new(2);
         let keys = [("a/1", S), ("a/2", S), ("a/3", S)];
-        let first: Vec<String> = s.start(keys, t0).into_iter().map(|(k, _)| k).collect();
+        let first: Vec<String> = s
+            .start(keys, t0, |_| true)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(first, ["a/1", "a/2"]);
         assert_eq!(s.running(), 2);
-        assert!(s.start(keys, t0 + 3 * S).is_empty(), "at the limit");
+        assert!(
+            s.start(keys, t0 + 3 * S, |_| true).is_empty(),
+            "at the limit"
+        );
         s.finished("a/2");
         // a/3 has waited since t0; a/2 is due at t0 + 1 s.
-        let next = s.start(keys, t0 + 3 * S);
+        let next = s.start(keys, t0 + 3 * S, |_| true);
         assert_eq!(
             next,
             vec![("a/3".to_string(), t0)],
@@ -123,19 +143,30 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Schedule::new(8);
         let keys = [("a/1", 60 * S), ("a/2", 60 * S)];
-        s.start(keys, t0);
+        s.start(keys, t0, |_| true);
         s.finished("a/1");
         s.finished("a/2");
         s.all_due(t0 + S);
-        assert_eq!(s.start(keys, t0 + S).len(), 2);
+        assert_eq!(s.start(keys, t0 + S, |_| true).len(), 2);
         s.finished("a/1");
         s.finished("a/2");
         s.retain(|k| k != "a/2");
-        let back = s.start(keys, t0 + 2 * S);
+        let back = s.start(keys, t0 + 2 * S, |_| true);
         assert_eq!(
             back,
             vec![("a/2".to_string(), t0 + 2 * S)],
             "due at once when back"
         );
+    }
+
+    #[test]
+    fn a_target_not_ours_waits_due_and_starts_once_it_is() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(8);
+        let keys = [("a/1", S), ("a/2", S)];
+        let first = s.start(keys, t0, |k| k == "a/1");
+        assert_eq!(first, vec![("a/1".to_string(), t0)]);
+        let later = s.start(keys, t0 + 5 * S, |k| k == "a/2");
+        assert_eq!(later, vec![("a/2".to_string(), t0)], "due since t0");
     }
 }

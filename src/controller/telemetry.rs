@@ -36,6 +36,7 @@ pub struct Metrics {
     pub tick_lag_seconds: Histogram,
     pub ticks_abandoned: IntCounterVec,
     pub ticks_running: IntGauge,
+    pub shards_held: IntGauge,
     pub policies_loaded: IntGauge,
     pub policy_errors: IntCounter,
     pub ready: AtomicBool,
@@ -102,6 +103,11 @@ impl Metrics {
                 "scalepilot_ticks_abandoned_total",
                 "Ticks that ended without a decision, by reason (deadline: its API calls took longer than the tick deadline; panic).",
                 &["reason"],
+            ),
+            shards_held: gauge(
+                &r,
+                "scalepilot_shards_held",
+                "With --sharding partitions: the shards whose Lease this replica holds.",
             ),
             ticks_running: gauge(
                 &r,

@@ -11,6 +11,7 @@ use tokio::task::{Id, JoinError, JoinSet};
 
 use super::cluster::Cluster;
 use super::forecast;
+use super::leader::Leadership;
 use super::policies::PolicySet;
 use super::schedule::Schedule;
 use super::targets::Kinds;
@@ -50,11 +51,13 @@ impl Ticks {
         self.generation += 1;
     }
 
-    /// Starts the ticks that are due.
+    /// Starts the ticks that are due among the targets `owner` gives a
+    /// Lease to write under (None: not this replica's).
     pub fn start(
         &mut self,
         svc: &Arc<Services>,
         policies: &PolicySet,
+        owner: &dyn Fn(&str) -> Option<Leadership>,
         kinds: &Kinds,
         cluster: &Cluster,
         default_tick: Duration,
@@ -67,6 +70,7 @@ impl Ticks {
         let due = self.schedule.start(
             in_force.map(|(k, p)| (k.as_str(), every(p))),
             Instant::now(),
+            |k| owner(k).is_some(),
         );
         if due.is_empty() {
             return;
@@ -74,6 +78,10 @@ impl Ticks {
         let view = cluster.view();
         for (key, due) in due {
             let policy = &policies.policies()[&key];
+            let Some(leadership) = owner(&key) else {
+                self.schedule.finished(&key);
+                continue;
+            };
             let resolved = policy.spec.target.as_ref().and_then(|t| kinds.get(t));
             let Some(Ok(resource)) = resolved else {
                 // Not resolved yet, or unscalable (logged when resolved).
@@ -94,6 +102,7 @@ impl Ticks {
                 key: key.clone(),
                 policy: policy.clone(),
                 resource: resource.clone(),
+                leadership,
                 due,
                 view: Arc::clone(&view),
                 state,

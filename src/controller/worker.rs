@@ -30,7 +30,6 @@ pub struct Services {
     pub actuator: Actuator,
     pub registry: Registry,
     pub metrics: Arc<Metrics>,
-    pub leadership: Leadership,
     pub identity: String,
     pub dry_run: bool,
 }
@@ -62,6 +61,8 @@ pub struct Job {
     pub key: String,
     pub policy: ScalingPolicy,
     pub resource: ApiResource,
+    /// The Lease the target is written under (the leader's, or its shard's).
+    pub leadership: Leadership,
     /// When the tick was due (tick lag is measured from here).
     pub due: Instant,
     pub view: Arc<View>,
@@ -114,7 +115,7 @@ pub async fn run(svc: Arc<Services>, mut job: Job) -> Done {
 
 async fn one(svc: &Services, job: &mut Job) -> Outcome {
     let now = chrono::Utc::now();
-    let leader = svc.leadership.is_leader();
+    let leader = job.leadership.is_leader();
     let writer = leader && !svc.dry_run;
     let Some((ns, name)) = job.key.split_once('/') else {
         return Outcome::Skipped;
@@ -187,7 +188,7 @@ async fn one(svc: &Services, job: &mut Job) -> Outcome {
         dry_run: svc.dry_run,
         actuator: &svc.actuator,
         metrics: &svc.metrics,
-        leadership: &svc.leadership,
+        leadership: &job.leadership,
     };
     let span = tracing::info_span!("tick", target = %job.key, leader);
     let (record, kept) = tick::tick(&ctx, &gathered, &state.history, state.forecast.as_mut())

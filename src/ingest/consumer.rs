@@ -42,6 +42,9 @@ pub struct IngestConfig {
     pub properties: Vec<(String, String)>,
     /// The checkpoint log (created when missing).
     pub checkpoint_topic: String,
+    /// Sharing the group with other replicas (`--sharding partitions`):
+    /// where to report the partitions held.
+    pub assignment: Option<super::AssignmentSink>,
 }
 
 /// The JSON-sample topic read when no topic at all is named.
@@ -71,6 +74,7 @@ impl IngestConfig {
             from_beginning: true,
             properties: Vec::new(),
             checkpoint_topic: "scalepilot.checkpoints".to_string(),
+            assignment: None,
         }
     }
 }
@@ -144,9 +148,10 @@ struct Shared {
     retired: IngestCounters,
 }
 
-/// Drops the state of revoked partitions.
+/// Drops the state of revoked partitions; reports the assignment.
 pub struct IngestContext {
     shared: Arc<Mutex<Shared>>,
+    assignment: Option<super::AssignmentSink>,
 }
 
 /// Adds a partition's checkpoint (offset and metadata) to a commit.
@@ -173,6 +178,14 @@ impl ConsumerContext for IngestContext {
         let Rebalance::Revoke(revoked) = rebalance else {
             return;
         };
+        if let Some(sink) = &self.assignment {
+            sink.revoke(
+                revoked
+                    .elements_for_topic(&sink.topic)
+                    .iter()
+                    .map(|e| e.partition()),
+            );
+        }
         let mut shared = lock(&self.shared);
         for e in revoked.elements() {
             if let Some(st) = shared
@@ -183,6 +196,12 @@ impl ConsumerContext for IngestContext {
             }
         }
         tracing::info!(partitions = revoked.count(), "partitions revoked");
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
+        if let Some(sink) = &self.assignment {
+            sink.report(consumer);
+        }
     }
 }
 
@@ -259,8 +278,13 @@ impl Ingest {
             &cfg.group,
             &cfg.properties,
         )?;
+        if cfg.assignment.is_some() {
+            // Shards move one partition at a time, not all at every rebalance.
+            client.set("partition.assignment.strategy", "cooperative-sticky");
+        }
         let consumer: BaseConsumer<IngestContext> = client.create_with_context(IngestContext {
             shared: Arc::clone(&shared),
+            assignment: cfg.assignment.clone(),
         })?;
         let mut topics: Vec<&str> = cfg.topics.iter().map(String::as_str).collect();
         for t in &cfg.otlp_topics {

@@ -32,8 +32,10 @@
 //! with topic/partition/offset), optionally copied to a dead-letter topic, and
 //! skipped. Samples for targets no policy names are skipped and counted apart.
 
+mod assignment;
 mod checkpoints;
 mod consumer;
 mod limiter;
 
+pub use assignment::{Assignment, AssignmentSink};
 pub use consumer::{Ingest, IngestConfig, IngestCounters, ProgressError};

@@ -4,6 +4,9 @@ Checks across values that the JSON schema cannot express with a clear message.
 {{- define "scalepilot.validate" -}}
 {{- $k := .Values.kafka }}
 {{- $sec := $k.security }}
+{{- if and (eq .Values.sharding.mode "partitions") (not $k.brokers) }}
+{{- fail "sharding.mode partitions needs kafka.brokers: the consumer group assigns the shards" }}
+{{- end }}
 {{- if and .Values.existingPoliciesConfigMap .Values.policies }}
 {{- fail "set either policies or existingPoliciesConfigMap, not both" }}
 {{- end }}
