@@ -10,18 +10,20 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::DynamicObject;
-use kube::core::{ApiResource, Selector, SelectorExt};
+use kube::core::{ApiResource, Selector};
 use kube::runtime::reflector::{self, reflector, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
 use tokio::task::JoinHandle;
+
+use super::pod_index::Pods;
 
 /// The stores of one namespace's reflectors (cheap to clone: handles).
 #[derive(Clone)]
 struct Stores {
     /// Targets by `apiVersion/kind`.
     targets: BTreeMap<String, (ApiResource, Store<DynamicObject>)>,
-    pods: Store<Pod>,
+    pods: Pods,
     hpas: Store<HorizontalPodAutoscaler>,
 }
 
@@ -139,7 +141,7 @@ impl Cluster {
                 Namespace {
                     stores: Stores {
                         targets: BTreeMap::new(),
-                        pods,
+                        pods: Pods::new(pods),
                         hpas,
                     },
                     tasks: vec![p, h],
@@ -176,10 +178,9 @@ impl Cluster {
                 .now_or_never()
                 .is_some_and(|r| r.is_ok())
         }
-        self.namespaces
-            .values()
-            .map(|n| &n.stores)
-            .all(|n| ready(&n.pods) && ready(&n.hpas) && n.targets.values().all(|(_, s)| ready(s)))
+        self.namespaces.values().map(|n| &n.stores).all(|n| {
+            ready(n.pods.store()) && ready(&n.hpas) && n.targets.values().all(|(_, s)| ready(s))
+        })
     }
 }
 
@@ -193,22 +194,9 @@ impl View {
     /// The pods of namespace `ns` that `selector` selects; an empty selector
     /// selects none (a target reports none only when it has no pods).
     pub fn pods(&self, ns: &str, selector: &Selector) -> Vec<Arc<Pod>> {
-        let Some(n) = self.0.get(ns) else {
-            return Vec::new();
-        };
-        if selector.selects_all() {
-            return Vec::new();
-        }
-        n.pods
-            .state()
-            .into_iter()
-            .filter(|p| {
-                p.metadata
-                    .labels
-                    .as_ref()
-                    .is_some_and(|l| selector.matches(l))
-            })
-            .collect()
+        self.0
+            .get(ns)
+            .map_or_else(Vec::new, |n| n.pods.select(selector))
     }
 
     /// The HPA that also scales the target `name` of kind `ar`, if any.

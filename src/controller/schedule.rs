@@ -11,6 +11,8 @@ pub struct Schedule {
     due: HashMap<String, Instant>,
     running: HashSet<String>,
     limit: usize,
+    /// The earliest due instant still ahead at the last `start`.
+    next: Option<Instant>,
 }
 
 impl Schedule {
@@ -20,6 +22,7 @@ impl Schedule {
             due: HashMap::new(),
             running: HashSet::new(),
             limit: limit.max(1),
+            next: None,
         }
     }
 
@@ -33,18 +36,26 @@ impl Schedule {
         now: Instant,
         mine: impl Fn(&str) -> bool,
     ) -> Vec<(String, Instant)> {
-        let mut ready: Vec<(Instant, &str, Duration)> = keys
-            .into_iter()
-            .filter(|(k, _)| !self.running.contains(*k))
-            .filter_map(|(k, every)| {
-                let due = match self.due.get(k) {
-                    Some(d) => *d,
-                    None => *self.due.entry(k.to_string()).or_insert(now),
-                };
-                (due <= now).then_some((due, k, every))
-            })
-            .filter(|(_, k, _)| mine(k))
-            .collect();
+        let mut ready: Vec<(Instant, &str, Duration)> = Vec::new();
+        self.next = None;
+        for (k, every) in keys {
+            if self.running.contains(k) {
+                continue;
+            }
+            let due = match self.due.get(k) {
+                Some(d) => *d,
+                None => *self.due.entry(k.to_string()).or_insert(now),
+            };
+            if due > now {
+                self.next = Some(self.next.map_or(due, |n| n.min(due)));
+            } else if mine(k) {
+                ready.push((due, k, every));
+            } else if let Some(d) = self.due.get_mut(k) {
+                // Not ours (another replica's shard): due again the moment it
+                // is, and its wait counts from then.
+                *d = now;
+            }
+        }
         ready.sort();
         ready.truncate(self.limit.saturating_sub(self.running.len()));
         ready
@@ -65,6 +76,12 @@ impl Schedule {
     /// True while `key` is in force (not forgotten by [`Schedule::retain`]).
     pub fn knows(&self, key: &str) -> bool {
         self.due.contains_key(key)
+    }
+
+    /// When the next target not running falls due (as of the last
+    /// `start`): the loop sleeps until then, so a tick starts on time.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.next
     }
 
     /// The targets whose tick is running.
@@ -108,6 +125,7 @@ mod tests {
         s.finished("a/x");
         let again = s.start(keys, t0 + 4 * S, |_| true);
         assert!(again.is_empty(), "a/x is due only 5 s after its start");
+        assert_eq!(s.next_due(), Some(t0 + 5 * S), "the loop wakes then");
         let again = s.start(keys, t0 + 5 * S, |_| true);
         assert_eq!(again, vec![("a/x".to_string(), t0 + 5 * S)]);
     }
@@ -160,13 +178,15 @@ mod tests {
     }
 
     #[test]
-    fn a_target_not_ours_waits_due_and_starts_once_it_is() {
+    fn a_target_not_ours_starts_once_it_is_and_waits_from_then() {
         let t0 = Instant::now();
         let mut s = Schedule::new(8);
         let keys = [("a/1", S), ("a/2", S)];
         let first = s.start(keys, t0, |k| k == "a/1");
         assert_eq!(first, vec![("a/1".to_string(), t0)]);
+        s.start(keys, t0 + 4 * S, |_| false);
         let later = s.start(keys, t0 + 5 * S, |k| k == "a/2");
-        assert_eq!(later, vec![("a/2".to_string(), t0)], "due since t0");
+        let since = vec![("a/2".to_string(), t0 + 4 * S)];
+        assert_eq!(later, since, "due since it was last seen not ours");
     }
 }

@@ -30,8 +30,10 @@ impl Store {
 
         // Pods: scale down from the highest index, then create the missing ones.
         let desired: Vec<String> = (0..replicas).map(|i| format!("{name}-{i}")).collect();
+        // The workload's pods are named NAME-INDEX.
+        let prefix = format!("{name}-");
         let mut extra: Vec<(Key, Value)> = self
-            .stored_in("pods", Some(ns))
+            .stored_named("pods", ns, &prefix)
             .filter(|(k, o)| owned_by(o, &uid) && !desired.contains(&k.2))
             .map(|(k, o)| (k.clone(), o.clone()))
             .collect();
