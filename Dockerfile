@@ -15,8 +15,11 @@ COPY . .
 RUN cargo build --release --locked
 # The binary links only libc, libgcc, libm and libssl3/libcrypto3, all of
 # which distroless cc-debian12 ships (checked with ldd).
+# Debug info stripped (the symbol table stays, so a panic's backtrace still
+# names functions): 127 MB -> 27 MB, measured with binutils' strip on the
+# release build of Dec 2026.
 RUN mkdir -p /out \
- && cp target/release/scalepilot /out/scalepilot \
+ && strip --strip-debug -o /out/scalepilot target/release/scalepilot \
  && /out/scalepilot --version
 
 FROM gcr.io/distroless/cc-debian12:nonroot
