@@ -8,6 +8,7 @@ use chrono::{Duration, TimeZone, Utc};
 use super::*;
 use crate::policy::{MetricSourceType, PolicySpec};
 
+mod combine;
 mod reasons;
 
 fn t(s: i64) -> Time {
