@@ -10,10 +10,12 @@
 mod apiserver;
 #[path = "../tests/support/broker.rs"]
 mod broker;
+#[path = "../tests/support/process.rs"]
+mod process;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -118,10 +120,10 @@ fn produce(
     let _ = producer.flush(Duration::from_secs(10));
 }
 
+/// A `scalepilot run` process (killed when dropped).
 struct Replica {
     name: String,
-    child: Child,
-    log: PathBuf,
+    c: process::Controller,
 }
 
 impl Replica {
@@ -179,53 +181,16 @@ impl Replica {
             .unwrap();
         Replica {
             name: name.into(),
-            child,
-            log,
-        }
-    }
-
-    fn port(&self) -> u16 {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let port = text
-                .lines()
-                .filter(|l| l.contains("serving /metrics"))
-                .find_map(|l| {
-                    l.split("addr=")
-                        .nth(1)?
-                        .split_whitespace()
-                        .next()?
-                        .rsplit(':')
-                        .next()?
-                        .parse()
-                        .ok()
-                });
-            if let Some(p) = port {
-                return p;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} never served /metrics:\n{text}",
-                self.name
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            c: process::Controller { child, log },
         }
     }
 
     fn metrics(&self) -> String {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port())) else {
-            return String::new();
-        };
-        let _ = write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
-        out
+        process::http_get(self.c.port(), "/metrics")
     }
 
     fn rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.c.child.id()))
             .unwrap_or_default();
         let kb: f64 = status
             .lines()
@@ -243,24 +208,17 @@ impl Replica {
 
     fn stop(mut self) {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.c.child.id().to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() {
+            if self.c.child.try_wait().ok().flatten().is_some() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.c.child.kill();
+        let _ = self.c.child.wait();
     }
 }
 
@@ -486,7 +444,7 @@ fn main() {
 
     // Idle: no policy at all.
     let idle = Replica::spawn(&o, &dir, "idle", &dir.join("empty"), None, &topic);
-    idle.port();
+    idle.c.port();
     std::thread::sleep(Duration::from_secs(10));
     let rss_idle = idle.rss_mb();
     idle.stop();

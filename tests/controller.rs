@@ -14,12 +14,15 @@ mod apiserver;
 #[path = "support/browser.rs"]
 mod browser;
 
+#[path = "support/process.rs"]
+mod process;
+use process::{http_get, Controller};
+
 #[path = "support/world.rs"]
 mod world;
 use world::*;
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -667,16 +670,6 @@ fn a_stream_metric_without_a_broker_is_reported_missing() {
         1,
         "one Event per change of health: {events:?}"
     );
-}
-
-/// A plain HTTP GET on 127.0.0.1 (the controller's port).
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 /// Runs `tests/support/lag.py` (confluent-kafka) and returns its stdout.

@@ -12,6 +12,9 @@ use broker::unique;
 #[path = "support/apiserver.rs"]
 mod apiserver;
 
+#[path = "support/process.rs"]
+mod process;
+
 #[path = "support/world.rs"]
 mod world;
 use world::*;

@@ -9,10 +9,12 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::process::Controller;
 
 use super::apiserver::{self, TestApiServer};
 use super::broker::{brokers, create_topic, root, unique};
@@ -437,56 +439,6 @@ pub fn rbac_attributes(method: &str, path: &str, query: &str) -> Option<RbacRequ
         namespace,
         name,
     })
-}
-
-pub struct Controller {
-    pub child: Child,
-    pub log: PathBuf,
-}
-
-impl Controller {
-    pub fn kill9(&mut self) {
-        let _ = self.child.kill(); // SIGKILL
-        let _ = self.child.wait();
-    }
-
-    /// The port of /metrics, from the line the process logs when it binds.
-    pub fn port(&self) -> u16 {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut text = String::new();
-        while Instant::now() < deadline && !text.contains("serving /metrics") {
-            std::thread::sleep(Duration::from_millis(50));
-            text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        }
-        text.lines()
-            .filter(|l| l.contains("serving /metrics"))
-            .find_map(|l| {
-                l.split("addr=")
-                    .nth(1)?
-                    .split_whitespace()
-                    .next()?
-                    .rsplit(':')
-                    .next()?
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or_else(|| panic!("no 'serving /metrics' line in the log:\n{text}"))
-    }
-
-    /// The tick-to-write latencies (ms) the process logged.
-    pub fn latencies(&self) -> Vec<f64> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.lines()
-            .filter_map(|l| l.split("tick_to_write_ms=").nth(1))
-            .filter_map(|v| v.split_whitespace().next()?.parse().ok())
-            .collect()
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        self.kill9();
-    }
 }
 
 pub fn identity_of(r: &apiserver::Request) -> String {

@@ -130,8 +130,9 @@ fn external(name: &str, values: &[i64]) -> Observation {
 }
 
 impl Case {
-    fn run(&self) -> Decision {
-        let input = DecisionInput {
+    /// The decision's input at `t(0)`, with the explanation on.
+    fn input(&self) -> DecisionInput<'_> {
+        DecisionInput {
             now: t(0),
             policy: &self.policy,
             controller: self.controller.clone(),
@@ -143,8 +144,11 @@ impl Case {
             explain: true,
             forecast: self.forecast.clone(),
             burst: self.burst.clone(),
-        };
-        decide(&input, self.history.clone())
+        }
+    }
+
+    fn run(&self) -> Decision {
+        decide(&self.input(), self.history.clone())
     }
 
     fn desired(&self) -> i32 {
@@ -1046,16 +1050,8 @@ fn a_now_at_the_ends_of_time_decides_without_panicking() {
             };
             let input = DecisionInput {
                 now,
-                policy: &c.policy,
-                controller: c.controller.clone(),
-                current_replicas: 3,
-                status_replicas: 3,
-                pods: c.pods.clone().into(),
                 observations: vec![cpu(&[900, 900, 900])],
-                raw_recommendation: None,
-                explain: true,
-                forecast: None,
-                burst: Vec::new(),
+                ..c.input()
             };
             let d = decide(&input, history);
             assert!(d.desired_replicas >= 3, "{policy} at {now}: {d:?}");

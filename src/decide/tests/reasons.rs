@@ -93,19 +93,11 @@ fn a_rescale_has_one_able_to_scale_condition_saying_it_succeeded() {
 
 #[test]
 fn without_an_explanation_nothing_is_formatted() {
-    let c = case(CPU50, 3);
+    let mut c = case(CPU50, 3);
+    c.obs = vec![cpu(&[900, 900, 900])];
     let input = DecisionInput {
-        now: t(0),
-        policy: &c.policy,
-        controller: c.controller.clone(),
-        current_replicas: 3,
-        status_replicas: 3,
-        pods: c.pods.clone().into(),
-        observations: vec![cpu(&[900, 900, 900])],
-        raw_recommendation: None,
         explain: false,
-        forecast: None,
-        burst: Vec::new(),
+        ..c.input()
     };
     let d = decide(&input, c.history.clone());
     assert_eq!(d.desired_replicas, 6);
