@@ -240,6 +240,11 @@ mod tests {
                 String::from_utf8_lossy(c)
             );
         }
+        // Invalid UTF-8 in the `labels` object, kept raw until a distinct
+        // count reads it: sonic-rs, tried for speed, hands such bytes on as a
+        // `str` (the fuzzer found it); serde_json rejects them.
+        let raw_labels = b"{\"ts\":1,\"target\":\"a/b\",\"metric\":\"m\",\"value\":1,\"labels\":{\"\x80ser\":\"u3\"}}";
+        assert_eq!(decode(raw_labels, 1 << 20).unwrap_err(), Rejection::Parse);
         let big = vec![b' '; 2 << 20];
         assert_eq!(decode(&big, 1 << 20).unwrap_err(), Rejection::TooLarge);
     }
