@@ -157,3 +157,11 @@ pub struct Forecast {
     /// How far ahead the forecast's peak reaches, seconds.
     pub horizon_s: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn zero_time_is_go_s_zero_time_not_the_unix_epoch() {
+        assert_eq!(super::zero_time().to_rfc3339(), "0001-01-01T00:00:00+00:00");
+    }
+}

@@ -269,6 +269,70 @@ mod tests {
     }
 
     #[test]
+    fn cpu_readiness_boundaries_are_those_of_the_hpa() {
+        // `groupPods` compares with `After`/`Before`: an instant exactly on a
+        // boundary is on the later side of each rule.
+        let cfg = ControllerConfig::default();
+        let unready = |p: &Pod, sample_at: i64| {
+            let s = samples(&["p"], t(sample_at));
+            group_pods(std::slice::from_ref(p), &s, Some("cpu"), &cfg, t(0))
+                .unready
+                .len()
+        };
+        // Started exactly one initialization period (300 s) ago: past it, so
+        // an unready pod that was ready once counts; a second later, it does not.
+        let mut p = pod("p");
+        p.ready = Some(false);
+        p.ready_transition_time = t(-200);
+        p.start_time = Some(t(-300));
+        assert_eq!(unready(&p, 0), 0);
+        p.start_time = Some(t(-299));
+        assert_eq!(unready(&p, 0), 1);
+        // Initializing and ready: a sample taken exactly one window (60 s)
+        // after readiness counts; one a second earlier does not.
+        p.ready = Some(true);
+        p.start_time = Some(t(-100));
+        p.ready_transition_time = t(-90);
+        assert_eq!(unready(&p, -30), 0);
+        assert_eq!(unready(&p, -31), 1);
+        // Past initialization and unready: it never became ready only when its
+        // last transition came *before* the 30 s readiness delay ended.
+        p.ready = Some(false);
+        p.start_time = Some(t(-1000));
+        p.ready_transition_time = t(-970);
+        assert_eq!(unready(&p, 0), 0);
+        p.ready_transition_time = t(-971);
+        assert_eq!(unready(&p, 0), 1);
+    }
+
+    #[test]
+    fn adding_a_duration_saturates_at_the_ends_of_time() {
+        let max = chrono::DateTime::<Utc>::MAX_UTC;
+        let min = chrono::DateTime::<Utc>::MIN_UTC;
+        assert_eq!(add(t(0), Duration::seconds(5)), t(5));
+        assert_eq!(add(t(0), Duration::MAX), max);
+        assert_eq!(add(t(0), Duration::MIN), min);
+        assert_eq!(add(max, Duration::seconds(1)), max);
+        assert_eq!(add(min, Duration::seconds(-1)), min);
+        // A pod started at the end of time with a long initialization period
+        // is still initializing; one started at its beginning is long past it.
+        let cfg = ControllerConfig::default();
+        let s = samples(&["p"], t(0));
+        let mut p = pod("p");
+        p.ready = Some(false);
+        p.start_time = Some(max);
+        assert_eq!(
+            group_pods(&[p.clone()], &s, Some("cpu"), &cfg, t(0))
+                .unready
+                .len(),
+            1
+        );
+        p.start_time = Some(min);
+        p.ready_transition_time = t(-100);
+        assert_eq!(group_pods(&[p], &s, Some("cpu"), &cfg, t(0)).ready_count, 1);
+    }
+
+    #[test]
     fn requests_sum_containers_or_pick_one_or_use_pod_level() {
         let mut p = pod("p");
         p.containers.push(Container {

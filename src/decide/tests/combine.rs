@@ -42,3 +42,34 @@ fn an_invalid_metric_beside_one_at_the_current_count_is_no_failure() {
     assert_eq!(d.desired_replicas, 4);
     assert_eq!(condition(&d, "ScalingActive").status, "True");
 }
+
+#[test]
+fn of_equal_proposals_the_first_metric_is_named() {
+    // `computeReplicasForMetrics` replaces the best only when strictly larger.
+    let mut c = case(TWO, 4);
+    c.obs = vec![external("a", &[600_000]), external("b", &[600_000])];
+    let d = c.run();
+    assert_eq!(d.desired_replicas, 6);
+    assert_eq!(
+        d.rescale_reason.as_deref(),
+        Some("external metric a above target"),
+        "{:?}",
+        d.proposals
+    );
+}
+
+#[test]
+fn an_external_metric_with_no_series_is_an_error_not_zero() {
+    let mut c = case(TWO, 4);
+    c.obs = vec![external("a", &[400_000]), external("b", &[])];
+    let d = c.run();
+    let b = &d.proposals[1];
+    assert_eq!(b.replicas, None, "{b:?}");
+    assert!(
+        b.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no metrics returned from external metrics API"),
+        "{b:?}"
+    );
+}

@@ -9,7 +9,10 @@ use super::*;
 use crate::policy::{MetricSourceType, PolicySpec};
 
 mod combine;
+mod limits;
 mod reasons;
+mod recompute;
+mod text;
 
 fn t(s: i64) -> Time {
     Utc.timestamp_opt(1_767_268_800 + s, 0).unwrap()
@@ -22,6 +25,7 @@ fn spec(yaml: &str) -> PolicySpec {
 const CPU50: &str = "{minReplicas: 1, maxReplicas: 20, metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]}";
 
 /// A test case: a policy, pods, observations and history at `t(0)`.
+#[derive(Clone)]
 struct Case {
     policy: PolicySpec,
     current: i32,
@@ -188,6 +192,21 @@ fn utilization_is_truncated_to_an_integer_percent() {
     assert_eq!(d.proposals[0].utilization_percent, Some(55));
     assert_eq!(d.desired_replicas, 1);
     assert_eq!(d.proposals[0].within_tolerance, Some(true));
+}
+
+#[test]
+fn a_pod_sample_of_containers_only_counts_their_sum() {
+    // p2 reports no pod value, only its containers': 450m + 450m = 900m,
+    // like the others: 90 % of 50 % → 6. (Left out, it would count as
+    // missing: 4.)
+    let mut c = case(CPU50, 3);
+    c.obs = vec![cpu(&[900, 900, 900])];
+    let p2 = c.obs[0].pods.get_mut("p2").unwrap();
+    p2.value = None;
+    p2.containers = [("app".to_string(), 450), ("sidecar".to_string(), 450)].into();
+    let d = c.run();
+    assert_eq!(d.proposals[0].utilization_percent, Some(90));
+    assert_eq!(d.desired_replicas, 6);
 }
 
 #[test]
@@ -1141,6 +1160,22 @@ fn a_burst_scales_up_at_once_past_the_rate_limit() {
     // The threshold is on the count: 31 asks for 4 = 2 × 2 and bursts; 29 asks for 3 and does not.
     assert_eq!(bursty(30_000, 31_000).run().history.last_burst, Some(t(0)));
     assert_eq!(bursty(30_000, 29_000).run().history.last_burst, None);
+}
+
+#[test]
+fn the_burst_threshold_multiplies_the_ready_pods_only() {
+    // 6 pods: 4 ready, 1 running but not ready, 1 being deleted. The
+    // threshold is 2 × 4 ready = 8 (not 2 + 4, not 2 × 5 or 2 × 6).
+    let mut c = case(BURSTY, 6);
+    c.pods[4].ready = Some(false);
+    c.pods[5].deleted = true;
+    c.obs = vec![external("rps", &[60_000])];
+    c.burst = vec![external("rps", &[70_000])]; // asks for 7
+    assert_eq!(c.run().history.last_burst, None);
+    c.burst = vec![external("rps", &[80_000])]; // asks for 8
+    let d = c.run();
+    assert_eq!(d.history.last_burst, Some(t(0)));
+    assert_eq!(d.desired_replicas, 8);
 }
 
 #[test]
