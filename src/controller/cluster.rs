@@ -1,7 +1,8 @@
 //! What the controller watches: per namespace, reflectors (list, then watch
 //! from the list's resourceVersion) of the targets (one per kind the
 //! namespace's policies scale), their Pods, and HorizontalPodAutoscalers (to
-//! refuse targets an HPA also scales, and to shadow them). No polling.
+//! refuse targets an HPA also scales, and to shadow them). No polling. The
+//! stores keep only the fields the controller reads (`objects::slim_*`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
 use tokio::task::JoinHandle;
 
+use super::objects;
 use super::pod_index::Pods;
 
 /// The stores of one namespace's reflectors (cheap to clone: handles).
@@ -64,7 +66,8 @@ fn reflect_targets(
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
     let writer = reflector::store::Writer::new(ar.clone());
     let reader = writer.as_reader();
-    let stream = reflector(writer, watcher(api, watcher::Config::default()))
+    let events = watcher(api, watcher::Config::default()).modify(objects::slim_target);
+    let stream = reflector(writer, events)
         .default_backoff()
         .applied_objects();
     (reader, drive(stream, ns, ar.kind.clone()))
@@ -78,7 +81,8 @@ impl Drop for Namespace {
     }
 }
 
-fn reflect<K>(client: &Client, ns: &str) -> (Store<K>, JoinHandle<()>)
+/// A reflector of `K`, each object passed through `slim` before it is stored.
+fn reflect<K>(client: &Client, ns: &str, slim: fn(&mut K)) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope>
         + Clone
@@ -91,7 +95,8 @@ where
 {
     let api: Api<K> = Api::namespaced(client.clone(), ns);
     let (reader, writer) = reflector::store();
-    let stream = reflector(writer, watcher(api, watcher::Config::default()))
+    let events = watcher(api, watcher::Config::default()).modify(slim);
+    let stream = reflector(writer, events)
         .default_backoff()
         .applied_objects();
     (
@@ -134,8 +139,10 @@ impl Cluster {
         let mut changed = before != self.namespaces.len();
         for (ns, kinds) in wanted {
             let n = self.namespaces.entry(ns.clone()).or_insert_with(|| {
-                let (pods, p) = reflect::<Pod>(&self.client, ns);
-                let (hpas, h) = reflect::<HorizontalPodAutoscaler>(&self.client, ns);
+                let (pods, p) = reflect::<Pod>(&self.client, ns, objects::slim_pod);
+                let (hpas, h) = reflect::<HorizontalPodAutoscaler>(&self.client, ns, |h| {
+                    h.metadata.managed_fields = None;
+                });
                 tracing::info!(namespace = %ns, "watching pods and HPAs");
                 changed = true;
                 Namespace {

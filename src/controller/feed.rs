@@ -128,6 +128,6 @@ fn report(ingest: &Ingest, metrics: &Metrics, board: &Board, last: &mut IngestCo
         });
     }
     board.set_lag(lags);
-    metrics.windows_open.set(ingest.windows().len() as i64);
+    metrics.windows_open.set(ingest.windows_held() as i64);
     *last = now;
 }

@@ -1,10 +1,15 @@
 //! From Kubernetes objects to the plain inputs of `decide`: a Pod's phase,
 //! readiness and its transition time, start time and requests (in
-//! milli-units).
+//! milli-units); and what of the watched objects the stores keep (the fields
+//! read here and by the pod index, nothing else: a Pod in a real cluster is
+//! mostly managedFields, env, volumes and container statuses).
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container as K8sContainer, Pod as K8sPod};
+use k8s_openapi::api::core::v1::{
+    Container as K8sContainer, Pod as K8sPod, PodCondition, PodSpec, PodStatus,
+    ResourceRequirements,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::jiff::Timestamp;
 
@@ -73,6 +78,73 @@ pub fn pod(p: &K8sPod) -> Pod {
     }
 }
 
+/// Only the requests of a container's resources.
+fn requests_only(r: Option<ResourceRequirements>) -> Option<ResourceRequirements> {
+    r.map(|r| ResourceRequirements {
+        requests: r.requests,
+        ..Default::default()
+    })
+}
+
+fn slim_container(c: K8sContainer) -> K8sContainer {
+    K8sContainer {
+        name: c.name,
+        resources: requests_only(c.resources),
+        restart_policy: c.restart_policy,
+        ..Default::default()
+    }
+}
+
+/// Strips a watched Pod down to what [`pod`] and the label index read (name,
+/// namespace, labels, deletion, containers' names and requests, sidecars,
+/// pod-level requests, phase, the Ready condition, start time), before the
+/// reflector stores it.
+pub fn slim_pod(p: &mut K8sPod) {
+    let meta = &mut p.metadata;
+    meta.managed_fields = None;
+    meta.annotations = None;
+    meta.owner_references = None;
+    if let Some(spec) = p.spec.take() {
+        p.spec = Some(PodSpec {
+            containers: spec.containers.into_iter().map(slim_container).collect(),
+            init_containers: spec.init_containers.map(|cs| {
+                cs.into_iter()
+                    .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+                    .map(slim_container)
+                    .collect()
+            }),
+            resources: requests_only(spec.resources),
+            ..Default::default()
+        });
+    }
+    if let Some(status) = p.status.take() {
+        p.status = Some(PodStatus {
+            phase: status.phase,
+            start_time: status.start_time,
+            conditions: status.conditions.map(|cs| {
+                cs.into_iter()
+                    .filter(|c| c.type_ == "Ready")
+                    .map(|c| PodCondition {
+                        type_: c.type_,
+                        status: c.status,
+                        last_transition_time: c.last_transition_time,
+                        ..Default::default()
+                    })
+                    .collect()
+            }),
+            ..Default::default()
+        });
+    }
+}
+
+/// Strips a watched target (any kind) to its metadata without managedFields:
+/// the controller reads a target's name, resourceVersion and annotations from
+/// the store, and its replicas and selector from `/scale`.
+pub fn slim_target(o: &mut kube::api::DynamicObject) {
+    o.metadata.managed_fields = None;
+    o.data = serde_json::Value::Null;
+}
+
 /// Annotations of an object, or none.
 pub fn annotation<'a>(
     meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
@@ -119,5 +191,90 @@ mod tests {
         assert_eq!(got.containers[0].requests["memory"], 1_073_741_824_000);
         assert_eq!(got.containers[1].requests["cpu"], 50);
         assert!(!got.deleted);
+    }
+
+    /// A Pod as a real cluster serves it: managedFields, env, volumes,
+    /// probes, statuses of every kind.
+    fn full_pod() -> K8sPod {
+        let c = |name: &str, restart: Option<&str>, cpu: &str| {
+            serde_json::json!({
+                "name": name, "image": "registry.example/app:1.2.3", "restartPolicy": restart,
+                "command": ["/bin/app", "--serve"], "args": ["--port", "8080"],
+                "env": [{"name": "A", "value": "x".repeat(200)}, {"name": "B", "value": "y"}],
+                "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 5},
+                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                "resources": {"requests": {"cpu": cpu, "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+            })
+        };
+        serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "web-1", "namespace": "shop", "labels": {"app": "web", "pod-template-hash": "abc"},
+                "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-26T10:00:00Z"},
+                "deletionTimestamp": "2026-11-26T11:00:00Z",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-abc", "uid": "u1"}],
+                "managedFields": [{"manager": "kubelet", "operation": "Update", "apiVersion": "v1",
+                                   "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:phase": {}}}}]
+            },
+            "spec": {
+                "containers": [c("app", None, "250m"), c("log", None, "100m")],
+                "initContainers": [c("proxy", Some("Always"), "50m"), c("setup", None, "2")],
+                "resources": {"requests": {"cpu": "500m"}, "limits": {"cpu": "4"}},
+                "volumes": [{"name": "data", "emptyDir": {}}],
+                "nodeName": "node-1", "serviceAccountName": "web",
+                "tolerations": [{"key": "k", "operator": "Exists"}]
+            },
+            "status": {
+                "phase": "Running", "podIP": "10.0.0.1", "hostIP": "192.168.0.1",
+                "startTime": "2026-11-26T10:00:00Z",
+                "conditions": [
+                    {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-11-26T09:59:59Z"},
+                    {"type": "Ready", "status": "True", "lastTransitionTime": "2026-11-26T10:00:30Z", "reason": "r", "message": "m"}
+                ],
+                "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0, "image": "i", "imageID": "id",
+                                       "state": {"running": {"startedAt": "2026-11-26T10:00:10Z"}}}]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_slimmed_pod_converts_and_selects_as_the_full_one_in_a_fraction_of_the_bytes() {
+        let full = full_pod();
+        let mut slim = full.clone();
+        slim_pod(&mut slim);
+        assert_eq!(pod(&slim), pod(&full));
+        assert_eq!(
+            pod(&slim).containers.len(),
+            3,
+            "two containers, one sidecar"
+        );
+        assert!(pod(&slim).deleted);
+        assert_eq!(slim.metadata.labels, full.metadata.labels);
+        assert_eq!(slim.metadata.namespace.as_deref(), Some("shop"));
+        let size = |p: &K8sPod| serde_json::to_string(p).unwrap().len();
+        assert!(
+            size(&slim) * 3 < size(&full),
+            "{} of {} bytes kept",
+            size(&slim),
+            size(&full)
+        );
+    }
+
+    #[test]
+    fn a_slimmed_target_keeps_its_metadata_only() {
+        let mut o: kube::api::DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "42",
+                         "annotations": {"scalepilot.io/history": "{}"},
+                         "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "app", "image": "x"}]}}}
+        }))
+        .unwrap();
+        slim_target(&mut o);
+        assert_eq!(o.metadata.resource_version.as_deref(), Some("42"));
+        assert_eq!(annotation(&o.metadata, "scalepilot.io/history"), Some("{}"));
+        assert_eq!(o.metadata.managed_fields, None);
+        assert_eq!(o.data, serde_json::Value::Null);
     }
 }

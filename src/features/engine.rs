@@ -557,6 +557,17 @@ impl Partition {
         out
     }
 
+    /// How many windows [`Partition::windows`] would return, without
+    /// building them.
+    pub fn windows_held(&mut self) -> usize {
+        self.close_all();
+        self.series
+            .values()
+            .flat_map(HashMap::values)
+            .map(|s| s.closed.len() + s.open.len())
+            .sum()
+    }
+
     /// The windows closed since the last call, in closing order. A consumer
     /// that publishes closed windows does so before storing the resume
     /// offset, so a window is published at least once and, rebuilt by a

@@ -151,6 +151,7 @@ fn sliding_windows_hold_each_sample_in_size_over_slide_windows() {
     fold_all(&mut p, &[msg(Some("a"), T0 + 61_000, "a/b", "m", 2.0)]);
     let w = p.windows();
     assert_eq!(w.len(), 12);
+    assert_eq!(p.windows_held(), 12);
     assert!(w
         .iter()
         .all(|w| w.window_start <= T0 + 61_000 && T0 + 61_000 < w.window_end && w.sum == 2.0));
@@ -214,6 +215,7 @@ fn only_planned_targets_are_kept_and_closed_windows_are_bounded() {
     // 10 closed windows retained, plus the ones still inside the lateness horizon.
     assert_eq!(w.iter().filter(|w| w.closed).count(), 10);
     assert_eq!(w.iter().filter(|w| !w.closed).count(), 11);
+    assert_eq!(p.windows_held(), 21);
 }
 
 #[test]

@@ -659,6 +659,17 @@ impl Ingest {
         all
     }
 
+    /// How many windows [`Ingest::windows`] would return, without cloning
+    /// or sorting them (for the gauge the feed sets every cycle).
+    pub fn windows_held(&self) -> usize {
+        let mut shared = lock(&self.shared);
+        shared
+            .partitions
+            .values_mut()
+            .map(|st| st.engine.windows_held())
+            .sum()
+    }
+
     /// Totals over every partition held now or before.
     pub fn counters(&self) -> IngestCounters {
         let shared = lock(&self.shared);
