@@ -23,18 +23,23 @@ fn a_usage_exactly_at_target_fills_in_no_missing_pod() {
     assert_eq!(d.proposals[0].pods_counted, Some(3), "{:?}", d.proposals);
 }
 
-#[test]
-fn a_scale_up_whose_recomputed_count_is_below_current_keeps_current() {
-    // 10 replicas: 6 failed (ignored), 3 at 75 % of a 50 % target, 1 without
-    // a sample. Ratio 1.5; the missing pod at zero gives 56 % → 1.12, and
-    // ceil(1.12 × 4 pods) = 5 would scale *down* on a usage above target:
-    // the HPA keeps the current count.
+/// 10 replicas: 6 failed (ignored), 3 at 75 % of a 50 % target, 1 without
+/// a sample: 4 pods counted.
+pub(super) fn four_of_ten_counted() -> Case {
     let mut c = case(CPU50, 10);
     for p in &mut c.pods[4..] {
         p.phase = PodPhase::Failed;
     }
     c.obs = vec![cpu(&[750, 750, 750])];
-    let d = c.run();
+    c
+}
+
+#[test]
+fn a_scale_up_whose_recomputed_count_is_below_current_keeps_current() {
+    // Ratio 1.5; the missing pod at zero gives 56 % → 1.12, and
+    // ceil(1.12 × 4 pods) = 5 would scale *down* on a usage above target:
+    // the HPA keeps the current count.
+    let d = four_of_ten_counted().run();
     assert_eq!(d.proposals[0].replicas, Some(10), "{:?}", d.proposals);
     assert_eq!(d.proposals[0].pods_counted, Some(4));
     assert_eq!(d.desired_replicas, 10);

@@ -45,13 +45,7 @@ fn a_count_within_tolerance_says_so_and_marks_no_step() {
 
 #[test]
 fn pods_left_out_of_the_count_are_named_and_no_proposals_no_heading() {
-    // As in `recompute`: 4 of 10 replicas counted.
-    let mut c = case(CPU50, 10);
-    for p in &mut c.pods[4..] {
-        p.phase = PodPhase::Failed;
-    }
-    c.obs = vec![cpu(&[750, 750, 750])];
-    let text = c.run().to_text();
+    let text = super::recompute::four_of_ten_counted().run().to_text();
     assert!(
         text.contains("from 4 pods: the other 6 of the 10 current replicas"),
         "{text}"
