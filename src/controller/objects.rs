@@ -37,6 +37,11 @@ fn container(c: &K8sContainer) -> Container {
     }
 }
 
+/// A restartable init container (a sidecar): it requests like a container.
+fn is_sidecar(c: &K8sContainer) -> bool {
+    c.restart_policy.as_deref() == Some("Always")
+}
+
 /// The parts of a Pod the decision chain reads.
 pub fn pod(p: &K8sPod) -> Pod {
     let status = p.status.as_ref();
@@ -51,12 +56,11 @@ pub fn pod(p: &K8sPod) -> Pod {
         .and_then(|s| s.conditions.as_ref())
         .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"));
     let spec = p.spec.as_ref();
-    // Restartable init containers (sidecars) request like containers.
     let sidecars = spec
         .and_then(|s| s.init_containers.as_ref())
         .into_iter()
         .flatten()
-        .filter(|c| c.restart_policy.as_deref() == Some("Always"));
+        .filter(|c| is_sidecar(c));
     Pod {
         name: p.metadata.name.clone().unwrap_or_default(),
         phase,
@@ -109,7 +113,7 @@ pub fn slim_pod(p: &mut K8sPod) {
             containers: spec.containers.into_iter().map(slim_container).collect(),
             init_containers: spec.init_containers.map(|cs| {
                 cs.into_iter()
-                    .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+                    .filter(is_sidecar)
                     .map(slim_container)
                     .collect()
             }),
