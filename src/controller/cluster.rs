@@ -2,14 +2,14 @@
 //! from the list's resourceVersion) of the targets (one per kind the
 //! namespace's policies scale), their Pods, and HorizontalPodAutoscalers (to
 //! refuse targets an HPA also scales, and to shadow them). No polling. The
-//! stores keep only the fields the controller reads (`objects::slim_*`).
+//! stores keep only the fields the controller reads (`objects::slim_target`,
+//! `watched_pod`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Pod;
 use kube::api::DynamicObject;
 use kube::core::{ApiResource, Selector};
 use kube::runtime::reflector::{self, reflector, ObjectRef, Store};
@@ -17,8 +17,9 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
 use tokio::task::JoinHandle;
 
+use super::index::{self, Hpas, Pods};
 use super::objects;
-use super::pod_index::Pods;
+use super::watched_pod::WatchedPod;
 
 /// The stores of one namespace's reflectors (cheap to clone: handles).
 #[derive(Clone)]
@@ -26,7 +27,7 @@ struct Stores {
     /// Targets by `apiVersion/kind`.
     targets: BTreeMap<String, (ApiResource, Store<DynamicObject>)>,
     pods: Pods,
-    hpas: Store<HorizontalPodAutoscaler>,
+    hpas: Hpas,
 }
 
 /// The reflectors of one namespace.
@@ -139,7 +140,7 @@ impl Cluster {
         let mut changed = before != self.namespaces.len();
         for (ns, kinds) in wanted {
             let n = self.namespaces.entry(ns.clone()).or_insert_with(|| {
-                let (pods, p) = reflect::<Pod>(&self.client, ns, objects::slim_pod);
+                let (pods, p) = reflect::<WatchedPod>(&self.client, ns, |_| {});
                 let (hpas, h) = reflect::<HorizontalPodAutoscaler>(&self.client, ns, |h| {
                     h.metadata.managed_fields = None;
                 });
@@ -148,8 +149,8 @@ impl Cluster {
                 Namespace {
                     stores: Stores {
                         targets: BTreeMap::new(),
-                        pods: Pods::new(pods),
-                        hpas,
+                        pods: Pods::new(pods, index::labels),
+                        hpas: Hpas::new(hpas, index::scaled),
                     },
                     tasks: vec![p, h],
                 }
@@ -186,7 +187,9 @@ impl Cluster {
                 .is_some_and(|r| r.is_ok())
         }
         self.namespaces.values().map(|n| &n.stores).all(|n| {
-            ready(n.pods.store()) && ready(&n.hpas) && n.targets.values().all(|(_, s)| ready(s))
+            ready(n.pods.store())
+                && ready(n.hpas.store())
+                && n.targets.values().all(|(_, s)| ready(s))
         })
     }
 }
@@ -200,10 +203,10 @@ impl View {
 
     /// The pods of namespace `ns` that `selector` selects; an empty selector
     /// selects none (a target reports none only when it has no pods).
-    pub fn pods(&self, ns: &str, selector: &Selector) -> Vec<Arc<Pod>> {
+    pub fn pods(&self, ns: &str, selector: &Selector) -> Vec<Arc<WatchedPod>> {
         self.0
             .get(ns)
-            .map_or_else(Vec::new, |n| n.pods.select(selector))
+            .map_or_else(Vec::new, |n| index::select(&n.pods, selector))
     }
 
     /// The HPA that also scales the target `name` of kind `ar`, if any.
@@ -220,14 +223,13 @@ impl View {
                 .map_or("", |(g, _)| g)
                 .to_string()
         };
-        n.hpas.state().into_iter().find(|h| {
-            h.spec.as_ref().is_some_and(|s| {
-                let r = &s.scale_target_ref;
-                r.kind == ar.kind
-                    && r.name == name
-                    && r.api_version
-                        .as_deref()
-                        .is_none_or(|v| group(v) == ar.group)
+        let scaling = n.hpas.get(&(ar.kind.clone(), name.to_string()));
+        scaling.into_iter().find(|h| {
+            let r = h.spec.as_ref().map(|s| &s.scale_target_ref);
+            r.is_some_and(|r| {
+                r.api_version
+                    .as_deref()
+                    .is_none_or(|v| group(v) == ar.group)
             })
         })
     }

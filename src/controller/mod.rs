@@ -19,9 +19,9 @@ mod feed;
 mod forecast;
 mod gather;
 pub mod history;
+mod index;
 pub mod leader;
 mod objects;
-mod pod_index;
 mod policies;
 mod schedule;
 pub mod selector;
@@ -31,6 +31,7 @@ pub mod targets;
 mod telemetry;
 mod tick;
 mod ticks;
+mod watched_pod;
 mod worker;
 mod write;
 
@@ -257,7 +258,9 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
         dry_run: cfg.dry_run,
     });
     let mut ticks = Ticks::new(cfg.max_concurrent_ticks);
+    ticks.follow(&policies, cfg.default_tick);
     let mut leading = BTreeSet::new();
+    let mut assigned = BTreeSet::new();
     let mut sink_failing = false;
     let mut last_reload = Instant::now();
     loop {
@@ -273,12 +276,17 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                     .collect();
                 s.follow(|shard| running.contains(&shard));
                 let now_leading = s.leading();
+                let now_assigned = s.assigned();
                 metrics.shards_held.set(now_leading.len() as i64);
-                // A shard just won acts at once instead of at its next tick.
-                if now_leading.difference(&leading).next().is_some() {
+                // A shard just assigned (its targets are ours to decide) or
+                // just won (to write) acts at once instead of at its next tick.
+                if now_leading.difference(&leading).next().is_some()
+                    || now_assigned.difference(&assigned).next().is_some()
+                {
                     ticks.schedule.all_due(Instant::now());
                 }
                 leading = now_leading;
+                assigned = now_assigned;
                 !leading.is_empty()
             }
         };
@@ -294,8 +302,8 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
             if r.changed {
                 tracing::info!(policies = policies.policies().len(), "policies changed");
                 start_ingest(&policies, &mut ingest);
+                ticks.follow(&policies, cfg.default_tick);
                 let in_force = |k: &str| policies.policies().contains_key(k);
-                ticks.retain(in_force);
                 board.retain(in_force);
             }
             // New kinds, and kinds that failed a while ago, are resolved again.

@@ -116,6 +116,12 @@ impl Shards {
         self.elections.get(&shard).map(|e| e.leadership.clone())
     }
 
+    /// Shards assigned now (not draining), their Lease held or not.
+    pub fn assigned(&self) -> BTreeSet<i32> {
+        let live = self.elections.keys().filter(|s| !self.draining.contains(s));
+        live.copied().collect()
+    }
+
     /// Shards assigned now whose Lease this replica holds.
     pub fn leading(&self) -> BTreeSet<i32> {
         let held = self

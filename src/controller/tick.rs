@@ -11,7 +11,7 @@ use kube::core::ApiResource;
 
 use super::actuate::{Actuator, PAUSED};
 use super::history::{self, ANNOTATION};
-use super::objects::{annotation, pod};
+use super::objects::annotation;
 use super::telemetry::Metrics;
 use crate::decide::{decide, ControllerConfig, Decision, DecisionInput, History, Time};
 use crate::policy::ScalingPolicy;
@@ -222,8 +222,6 @@ pub async fn tick(
 }
 
 /// Converts the watched pods.
-pub fn pods_of(
-    pods: &[std::sync::Arc<k8s_openapi::api::core::v1::Pod>],
-) -> Vec<crate::decide::Pod> {
-    pods.iter().map(|p| pod(p)).collect()
+pub fn pods_of(pods: &[std::sync::Arc<super::watched_pod::WatchedPod>]) -> Vec<crate::decide::Pod> {
+    pods.iter().map(|p| p.pod.clone()).collect()
 }

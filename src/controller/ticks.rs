@@ -21,6 +21,12 @@ use super::worker::{self, Done, Job, Services, TargetState};
 /// A tick is abandoned after its interval, but never sooner than this.
 const MIN_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How often a policy's target ticks.
+fn interval(p: &crate::policy::ScalingPolicy, default_tick: Duration) -> Duration {
+    let s = p.spec.tick_seconds;
+    s.map_or(default_tick, |s| Duration::from_secs(s.max(1) as u64))
+}
+
 pub struct Ticks {
     pub schedule: Schedule,
     pub running: JoinSet<Done>,
@@ -43,11 +49,16 @@ impl Ticks {
         }
     }
 
-    /// The policies changed: forget targets no longer in force, and load
-    /// every forecast model again.
-    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        self.schedule.retain(&keep);
-        self.states.retain(|k, _| keep(k));
+    /// The policies in force (at start, and whenever they change): new
+    /// targets are due at once, those gone are forgotten, and every forecast
+    /// model loads again.
+    pub fn follow(&mut self, policies: &PolicySet, default_tick: Duration) {
+        let in_force = policies.policies();
+        let every = in_force
+            .iter()
+            .map(|(k, p)| (k.as_str(), interval(p, default_tick)));
+        self.schedule.follow(every, Instant::now());
+        self.states.retain(|k, _| in_force.contains_key(k));
         self.generation += 1;
     }
 
@@ -62,22 +73,16 @@ impl Ticks {
         cluster: &Cluster,
         default_tick: Duration,
     ) {
-        let every = |p: &crate::policy::ScalingPolicy| {
-            let s = p.spec.tick_seconds;
-            s.map_or(default_tick, |s| Duration::from_secs(s.max(1) as u64))
-        };
-        let in_force = policies.policies().iter();
-        let due = self.schedule.start(
-            in_force.map(|(k, p)| (k.as_str(), every(p))),
-            Instant::now(),
-            |k| owner(k).is_some(),
-        );
+        let due = self.schedule.start(Instant::now(), |k| owner(k).is_some());
         if due.is_empty() {
             return;
         }
         let view = cluster.view();
         for (key, due) in due {
-            let policy = &policies.policies()[&key];
+            let Some(policy) = policies.policies().get(&key) else {
+                self.schedule.finished(&key);
+                continue;
+            };
             let Some(leadership) = owner(&key) else {
                 self.schedule.finished(&key);
                 continue;
@@ -106,7 +111,7 @@ impl Ticks {
                 due,
                 view: Arc::clone(&view),
                 state,
-                deadline: every(policy).max(MIN_DEADLINE),
+                deadline: interval(policy, default_tick).max(MIN_DEADLINE),
             };
             let task = self.running.spawn(worker::run(Arc::clone(svc), job));
             self.tasks.insert(task.id(), key);

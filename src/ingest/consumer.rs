@@ -261,7 +261,11 @@ impl Ingest {
             .set(
                 "fetch.message.max.bytes",
                 (cfg.max_message_bytes + 1024).to_string(),
-            );
+            )
+            // Prefetch at most 16 MB (librdkafka's default is 64 MB, all of
+            // it held whenever the consumer trails the log): still seconds
+            // of samples at 100 000 a second.
+            .set("queued.max.messages.kbytes", "16384");
         if cfg.session_timeout_ms < 6000 {
             // The default heartbeat (3 s) does not fit a short session.
             client.set(
