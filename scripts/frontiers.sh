@@ -40,7 +40,7 @@ for trace in "$TRACES"/*.csv; do
   "$BIN" simulate --trace "$trace" --from-fraction 0.6 --policy "$WORK/reactive.yaml" \
     --sweep 60:95:5 --json > "$WORK/$name.sweep.json"
   start=$(date +%s.%N)
-  "$BIN" tune --trace "$trace" --fraction 0.6 --budget "$BUDGET" --policy "$WORK/reactive.yaml" \
+  "$BIN" tune --trace "$trace" --fraction 0.6 --budget "$BUDGET" --periods "${PERIODS:-3}" --policy "$WORK/reactive.yaml" \
     --out "$WORK/$name.tuned.yaml" --json > "$WORK/$name.tune.json"
   tune_s=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
   python3 - "$WORK/$name.sweep.json" "$WORK/$name.tune.json" "$name" "$tune_s" <<'PY'

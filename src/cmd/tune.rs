@@ -34,6 +34,14 @@ pub fn run(args: &TuneArgs) -> Result<()> {
     let base = policies.remove(0);
     let trace = Trace::from_csv_file(&args.trace)?;
     let (history, rest) = trace.split(args.fraction)?;
+    if history.ts.len() < 2 * args.periods as usize {
+        return Err(Error::Input(format!(
+            "{}: --periods {} needs at least 2 samples of history per period; the history has {}",
+            args.trace.display(),
+            args.periods,
+            history.ts.len()
+        )));
+    }
     // One replica's capacity is fixed from the history alone (auto:N sizes it
     // on the history's 99th percentile) so that a target means the same on
     // both parts and nothing is learned from the part held out.
@@ -66,7 +74,7 @@ pub fn run(args: &TuneArgs) -> Result<()> {
         );
         bar
     });
-    let tuned = sim::tune(&history, &base, &cfg, args.budget, || {
+    let tuned = sim::tune(&history, &base, &cfg, args.budget, args.periods, || {
         if let Some(b) = &bar {
             b.inc(1);
         }
@@ -114,6 +122,7 @@ pub fn run(args: &TuneArgs) -> Result<()> {
             "trace": args.trace.display().to_string(),
             "fraction": args.fraction,
             "budgetPct": args.budget,
+            "periods": args.periods,
             "capacity": describe(&capacity),
             "withinBudget": tuned.within_budget,
             "replays": tuned.replays,
@@ -165,13 +174,16 @@ fn tuned_yaml(
     let text = format!(
         "# Tuned by `scalepilot tune` from {} on the first {:.0} % of {}\n\
          # ({}): {:.1} replica-h, under-provisioned\n\
-         # {:.3} % of the time against a budget of {} % ({}). Base policy: {:.1} replica-h, {:.3} %.\n{body}",
+         # {:.3} % of the time ({:.3} % in the worst of {} periods) against a budget of {} % ({}).\n\
+         # Base policy: {:.1} replica-h, {:.3} %.\n{body}",
         args.policy.display(),
         args.fraction * 100.0,
         args.trace.display(),
         describe(capacity),
         tuned.best.replica_hours,
         tuned.best.under_provisioned_pct,
+        tuned.best.worst_period_pct,
+        args.periods,
         args.budget,
         if tuned.within_budget { "within it" } else { "NOT within it: the least often short found" },
         tuned.base.replica_hours,
@@ -222,16 +234,20 @@ fn text(
         describe(capacity)
     );
     out.push_str(&format!(
-        "budget: under-provisioned at most {} % of the time; {} replays\n",
-        args.budget, tuned.replays
+        "budget: under-provisioned at most {} % of the time in each of {} periods of the history; {} replays\n",
+        args.budget, args.periods, tuned.replays
     ));
     if tuned.steps.is_empty() {
         out.push_str("no change to the base policy did better\n");
     }
     for s in &tuned.steps {
         out.push_str(&format!(
-            "  {} = {} → {:.1} replica-h, {:.3} %\n",
-            s.knob, s.value, s.score.replica_hours, s.score.under_provisioned_pct
+            "  {} = {} → {:.1} replica-h, {:.3} % ({:.3} % in the worst period)\n",
+            s.knob,
+            s.value,
+            s.score.replica_hours,
+            s.score.under_provisioned_pct,
+            s.score.worst_period_pct
         ));
     }
     if !tuned.within_budget {

@@ -4,6 +4,11 @@
 //! target relaxation), each replayed through the real decision chain on the
 //! history alone: fixed knob order, fixed value lists, ties kept, so the same
 //! inputs always give the same policy.
+//!
+//! The budget must hold in each of `periods` equal consecutive parts of the
+//! history, not only over the whole of it: averaged over the whole, a calm
+//! stretch pays for a bursty one, and the policy found runs over its budget
+//! as soon as the future is burstier than the history's average.
 
 use serde::Serialize;
 
@@ -95,30 +100,63 @@ fn knobs() -> Vec<Knob> {
 #[serde(rename_all = "camelCase")]
 pub struct Score {
     pub replica_hours: f64,
+    /// Over the whole replay.
     pub under_provisioned_pct: f64,
+    /// In the worst of the history's periods (what the budget bounds).
+    pub worst_period_pct: f64,
 }
 
 impl Score {
-    /// Within budget beats over it; within budget, cheaper wins; over it,
-    /// less often short wins. Equal is not better (the earlier value stays).
+    /// Within budget (in every period) beats over it; within budget, cheaper
+    /// wins; over it, less often short in the worst period wins. Equal is
+    /// not better (the earlier value stays).
     fn better_than(&self, other: &Score, budget_pct: f64) -> bool {
-        let (a, b) = (
-            self.under_provisioned_pct <= budget_pct,
-            other.under_provisioned_pct <= budget_pct,
-        );
+        let (a, b) = (self.within(budget_pct), other.within(budget_pct));
         match (a, b) {
             (true, false) => true,
             (false, true) => false,
             (true, true) => {
-                (self.replica_hours, self.under_provisioned_pct)
-                    < (other.replica_hours, other.under_provisioned_pct)
+                (self.replica_hours, self.worst_period_pct)
+                    < (other.replica_hours, other.worst_period_pct)
             }
             (false, false) => {
-                (self.under_provisioned_pct, self.replica_hours)
-                    < (other.under_provisioned_pct, other.replica_hours)
+                (self.worst_period_pct, self.replica_hours)
+                    < (other.worst_period_pct, other.replica_hours)
             }
         }
     }
+
+    /// Within `budget_pct` in every period (hence over the whole too).
+    pub fn within(&self, budget_pct: f64) -> bool {
+        self.worst_period_pct <= budget_pct
+    }
+}
+
+/// The highest share (%) of time under-provisioned in any of `periods` equal
+/// consecutive parts of `[start, end)`, given the under-provisioned
+/// intervals `short` (sorted, disjoint); the whole span's share when
+/// `periods` is 1.
+pub fn worst_period_pct(short: &[(i64, i64)], start: i64, end: i64, periods: u32) -> f64 {
+    let span = end.saturating_sub(start);
+    if span <= 0 || periods == 0 {
+        return 0.0;
+    }
+    let n = i128::from(periods);
+    let bound = |k: i128| start + (i128::from(span) * k / n) as i64;
+    (0..n)
+        .map(|k| {
+            let (from, to) = (bound(k), bound(k + 1));
+            let short_s: i64 = short
+                .iter()
+                .map(|&(a, b)| (b.min(to) - a.max(from)).max(0))
+                .sum();
+            if to > from {
+                100.0 * short_s as f64 / (to - from) as f64
+            } else {
+                0.0
+            }
+        })
+        .fold(0.0, f64::max)
 }
 
 /// One accepted change of the descent.
@@ -154,8 +192,8 @@ pub fn max_replays(base: &NamedPolicy) -> usize {
     1 + MAX_PASSES * per_pass
 }
 
-/// Replays `policy` alone over `trace`.
-pub fn score(trace: &Trace, policy: &NamedPolicy, cfg: &SimConfig) -> Result<Score> {
+/// Replays `policy` alone over `trace`, judging the budget in `periods` parts.
+pub fn score(trace: &Trace, policy: &NamedPolicy, cfg: &SimConfig, periods: u32) -> Result<Score> {
     let solo = SimConfig {
         baselines: Vec::new(),
         ..cfg.clone()
@@ -166,29 +204,32 @@ pub fn score(trace: &Trace, policy: &NamedPolicy, cfg: &SimConfig) -> Result<Sco
         &solo,
         |_, _, _| {},
     )?;
-    let card = outcome
-        .scorecards()
+    let replay = outcome
+        .replays
         .first()
-        .map(|c| (c.replica_hours, c.under_provisioned_pct))
         .ok_or_else(|| Error::Input("tune: the replay produced no scorecard".into()))?;
+    let whole = replay.score.under_provisioned_pct;
+    let worst = worst_period_pct(&replay.short, trace.start(), trace.end(), periods);
     Ok(Score {
-        replica_hours: card.0,
-        under_provisioned_pct: card.1,
+        replica_hours: replay.score.replica_hours,
+        under_provisioned_pct: whole,
+        worst_period_pct: worst.max(whole),
     })
 }
 
-/// The cheapest variant of `base` found whose τU over `trace` is at most
-/// `budget_pct` (or, when none is, the least often short); `done()` after
-/// each replay.
+/// The cheapest variant of `base` found whose τU in each of `periods` equal
+/// parts of `trace` is at most `budget_pct` (or, when none is, the least
+/// often short in its worst part); `done()` after each replay.
 pub fn tune(
     trace: &Trace,
     base: &NamedPolicy,
     cfg: &SimConfig,
     budget_pct: f64,
+    periods: u32,
     mut done: impl FnMut(),
 ) -> Result<Tuned> {
     let capacity = cfg.capacity.per_replica();
-    let base_score = score(trace, base, cfg)?;
+    let base_score = score(trace, base, cfg, periods)?;
     done();
     let mut best = (base.spec.clone(), base_score);
     let mut steps = Vec::new();
@@ -210,7 +251,7 @@ pub fn tune(
                     spec,
                     ..base.clone()
                 };
-                let s = score(trace, &candidate, cfg)?;
+                let s = score(trace, &candidate, cfg, periods)?;
                 replays += 1;
                 done();
                 if s.better_than(&best.1, budget_pct) {
@@ -229,7 +270,7 @@ pub fn tune(
         }
     }
     Ok(Tuned {
-        within_budget: best.1.under_provisioned_pct <= budget_pct,
+        within_budget: best.1.within(budget_pct),
         spec: best.0,
         base: base_score,
         best: best.1,
@@ -246,7 +287,31 @@ mod tests {
         Score {
             replica_hours: cost,
             under_provisioned_pct: under,
+            worst_period_pct: under,
         }
+    }
+
+    #[test]
+    fn the_budget_binds_the_worst_period_not_the_average() {
+        let calm_then_bursty = Score {
+            replica_hours: 800.0,
+            under_provisioned_pct: 0.8,
+            worst_period_pct: 1.6,
+        };
+        assert!(!calm_then_bursty.within(1.0));
+        assert!(s(900.0, 1.0).better_than(&calm_then_bursty, 1.0));
+    }
+
+    #[test]
+    fn worst_period_clips_intervals_to_each_period() {
+        // 300 s in three periods of 100 s; short 10 s in the first, 30 s
+        // straddling the second and third (20 + 10).
+        let short = [(40, 50), (180, 210)];
+        assert_eq!(worst_period_pct(&short, 0, 300, 3), 20.0);
+        assert!((worst_period_pct(&short, 0, 300, 1) - 40.0 / 3.0).abs() < 1e-9);
+        assert_eq!(worst_period_pct(&short, 0, 300, 2), 20.0);
+        assert_eq!(worst_period_pct(&[], 0, 300, 3), 0.0);
+        assert_eq!(worst_period_pct(&short, 0, 0, 3), 0.0);
     }
 
     #[test]
