@@ -236,6 +236,9 @@ struct Series {
     closed: VecDeque<WindowFeatures>,
     /// Dedupe ids by one-second pane of event time.
     panes: BTreeMap<i64, Pane>,
+    /// The emptied id set of the last pane dropped, for the next pane to
+    /// fill without allocating and growing a set of its own.
+    spare: HashSet<u64>,
 }
 
 impl Series {
@@ -478,6 +481,7 @@ impl Partition {
                     open: BTreeMap::new(),
                     closed: VecDeque::new(),
                     panes: BTreeMap::new(),
+                    spare: HashSet::default(),
                 },
             );
         }
@@ -486,20 +490,21 @@ impl Partition {
             .get_mut(target)
             .and_then(|m| m.get_mut(metric))
             .expect("the series was just ensured");
+        let spare = &mut series.spare;
         let pane = series
             .panes
             .entry(s.ts.div_euclid(PANE_MS))
             .or_insert_with(|| Pane {
-                ids: HashSet::default(),
+                ids: std::mem::take(spare),
                 first: mark,
             });
-        if pane.ids.contains(&identity) {
+        if !pane.ids.insert(identity) {
             return Folded::Duplicate;
         }
         if self.ids >= self.cfg.max_dedupe_ids {
+            pane.ids.remove(&identity);
             return Folded::Rejected(Rejection::DedupeFull);
         }
-        pane.ids.insert(identity);
         pane.first = pane.first.earlier(mark);
         self.ids += 1;
         series.last_ts = series.last_ts.max(s.ts);
@@ -708,7 +713,10 @@ fn close(
         if (*entry.key() + 1).saturating_mul(PANE_MS) > horizon {
             break;
         }
-        dropped += entry.remove().ids.len();
+        let mut ids = entry.remove().ids;
+        dropped += ids.len();
+        ids.clear();
+        series.spare = ids;
     }
     dropped
 }

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 #[derive(Debug, Deserialize)]
 pub struct Sample<'a> {
     /// The producer's unique id for the sample (dedupe identity).
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub id: Option<Cow<'a, str>>,
     /// Event time, milliseconds since the Unix epoch.
     #[serde(deserialize_with = "event_time")]
@@ -30,7 +30,7 @@ pub struct Sample<'a> {
     #[serde(borrow)]
     pub metric: Cow<'a, str>,
     pub value: f64,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed")]
     pub pod: Option<Cow<'a, str>>,
     /// Kept raw: parsed only when a distinct count needs a label.
     #[serde(default, borrow)]
@@ -148,7 +148,12 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Vec<Sample<'_>>, Rejec
     }
     let first = payload.iter().find(|b| !b.is_ascii_whitespace());
     match first {
-        Some(b'[') => serde_json::from_slice(payload).map_err(|_| Rejection::Parse),
+        Some(b'[') => {
+            let mut de = serde_json::Deserializer::from_slice(payload);
+            de.deserialize_seq(Samples(payload.len()))
+                .and_then(|v| de.end().map(|()| v))
+                .map_err(|_| Rejection::Parse)
+        }
         Some(b'{') => serde_json::from_slice(payload)
             .map(|s| vec![s])
             .map_err(|_| Rejection::Parse),
@@ -169,6 +174,37 @@ pub fn check(s: &Sample) -> Result<(), Rejection> {
         return Err(Rejection::Negative);
     }
     Ok(())
+}
+
+/// An optional string, borrowed from the payload when it has no escapes:
+/// serde borrows a `Cow<str>` field marked `borrow` but not one inside an
+/// `Option`, which it would allocate for every sample.
+fn borrowed<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Option::<Borrowed<'a>>::deserialize(d).map(|o| o.map(|b| b.0))
+}
+
+/// The samples of an array, in a vector sized from the payload's length (a
+/// sample takes at least [`MIN_SAMPLE_BYTES`]), so a batch is not copied
+/// again each time the vector would have doubled.
+struct Samples(usize);
+
+/// The shortest sample: `{"ts":1,"target":"a","metric":"m","value":1}`.
+const MIN_SAMPLE_BYTES: usize = 45;
+
+impl<'de> Visitor<'de> for Samples {
+    type Value = Vec<Sample<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of samples")
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(self.0 / MIN_SAMPLE_BYTES + 1);
+        while let Some(s) = seq.next_element()? {
+            out.push(s);
+        }
+        Ok(out)
+    }
 }
 
 fn event_time<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
@@ -211,11 +247,22 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].ts, 1_767_225_601_000);
         assert!(matches!(s[0].target, Cow::Borrowed("shop/web")));
+        assert!(
+            matches!(s[0].id, Some(Cow::Borrowed("a1"))),
+            "no copy per sample"
+        );
+        assert!(matches!(s[0].pod, Some(Cow::Borrowed("web-1"))));
         assert_eq!(s[0].label("user").as_deref(), Some("u7"));
         let many = br#" [{"ts":1767225601000,"target":"a/b","metric":"m","value":1},{"ts":1767225602000,"target":"a/b","metric":"m","value":2,"extra":true}]"#;
         let s = decode(many, 1 << 20).unwrap();
         assert_eq!(s.len(), 2);
         assert!(s[0].id.is_none() && s[1].value == 2.0);
+        // Escapes cannot be borrowed: the string is unescaped into a copy.
+        let escaped = br#"[{"id":"a\"b","ts":1767225601000,"target":"a/b","metric":"m","value":1,"pod":"p\u00e9"}]"#;
+        let s = decode(escaped, 1 << 20).unwrap();
+        assert_eq!(s[0].id.as_deref(), Some("a\"b"));
+        assert_eq!(s[0].pod.as_deref(), Some("pé"));
+        assert!(matches!(s[0].id, Some(Cow::Owned(_))));
     }
 
     #[test]
