@@ -46,7 +46,7 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
             ..EngineConfig::default()
         },
         from_beginning: true,
-        properties: Vec::new(),
+        properties: crate::cmd::run::kafka_properties(std::env::vars()),
         checkpoint_topic: args.checkpoint_topic.clone(),
         assignment: None,
     };
