@@ -506,6 +506,92 @@ async fn leases_conflict_and_events_are_shared_between_apis() {
     assert!(core_events.get_opt("x").await.unwrap().is_none());
 }
 
+/// scalepilot's own Events (`controller::events`): a new Event, then a merge
+/// patch that counts the repeat in its series with the latest note; another
+/// reason is another Event; a repeat whose Event is gone starts a new one.
+#[tokio::test]
+async fn scalepilot_events_count_repeats_into_a_series() {
+    use scalepilot::controller::events::Events;
+    let server = TestApiServer::start();
+    let dir = TempDir::new("events");
+    let client = client_from_kubeconfig(&server, &dir).await;
+    server.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}));
+    let events = Events::new(client.clone(), "scalepilot".into(), "replica-a".into());
+    let web = ObjectReference {
+        api_version: Some("apps/v1".into()),
+        kind: Some("Deployment".into()),
+        name: Some("web".into()),
+        namespace: Some("shop".into()),
+        uid: Some("u-1".into()),
+        ..Default::default()
+    };
+    let api: Api<EventsV1Event> = Api::namespaced(client.clone(), "shop");
+    let list = || async { api.list(&ListParams::default()).await.unwrap().items };
+    events
+        .publish(&web, false, "Rescaled", "2 -> 4".into())
+        .await
+        .unwrap();
+    let first = list().await;
+    assert_eq!(first.len(), 1);
+    let e = &first[0];
+    assert_eq!(e.reason.as_deref(), Some("Rescaled"));
+    assert_eq!(e.type_.as_deref(), Some("Normal"));
+    assert_eq!(e.action.as_deref(), Some("Scale"));
+    assert_eq!(e.reporting_controller.as_deref(), Some("scalepilot"));
+    assert_eq!(e.reporting_instance.as_deref(), Some("replica-a"));
+    assert_eq!(
+        e.regarding.as_ref().and_then(|r| r.name.as_deref()),
+        Some("web")
+    );
+    assert!(e.series.is_none() && e.event_time.is_some());
+
+    events
+        .publish(&web, false, "Rescaled", "4 -> 6".into())
+        .await
+        .unwrap();
+    events
+        .publish(&web, false, "Rescaled", "6 -> 7".into())
+        .await
+        .unwrap();
+    let after = list().await;
+    assert_eq!(
+        after.len(),
+        1,
+        "repeats count into the same Event: {after:?}"
+    );
+    assert_eq!(after[0].metadata.name, e.metadata.name);
+    assert_eq!(after[0].series.as_ref().map(|s| s.count), Some(3));
+    assert_eq!(after[0].note.as_deref(), Some("6 -> 7"), "the latest note");
+
+    events
+        .publish(&web, true, "HPAConflict", "an HPA scales web".into())
+        .await
+        .unwrap();
+    let two = list().await;
+    assert_eq!(two.len(), 2);
+    assert!(two.iter().any(
+        |e| e.type_.as_deref() == Some("Warning") && e.reason.as_deref() == Some("HPAConflict")
+    ));
+
+    // The API server dropped the Event (its TTL): the next repeat creates one.
+    api.delete(e.metadata.name.as_deref().unwrap(), &Default::default())
+        .await
+        .unwrap();
+    events
+        .publish(&web, false, "Rescaled", "7 -> 8".into())
+        .await
+        .unwrap();
+    let again = list().await;
+    let rescaled: Vec<_> = again
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("Rescaled"))
+        .collect();
+    assert_eq!(rescaled.len(), 1, "{again:?}");
+    assert_ne!(rescaled[0].metadata.name, e.metadata.name);
+    assert!(rescaled[0].series.is_none());
+    assert_eq!(rescaled[0].note.as_deref(), Some("7 -> 8"));
+}
+
 #[tokio::test]
 async fn hpa_defaults_status_subresource_and_metadata_views() {
     let server = TestApiServer::start();

@@ -2,8 +2,8 @@
 //! write only when the desired count differs, write the absolute count with
 //! the resourceVersion that was read as a precondition (a writer that acted on
 //! stale state gets 409 and recomputes), field manager `scalepilot`. After a
-//! write: the decision and the history in annotations, and an Event (through
-//! kube's `Recorder`).
+//! write: the decision and the history in annotations, and an Event (see
+//! `events`).
 //!
 //! Dry-run gets a client whose transport refuses every method but GET and
 //! HEAD: a write cannot reach the API server whatever the code above does.
@@ -16,10 +16,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::client::{Body, ClientBuilder};
 use kube::core::ApiResource;
-use kube::runtime::events::{Event as RecordedEvent, EventType, Recorder, Reporter};
 use kube::{Client, Config};
 use serde::Serialize;
 
+use super::events::Events;
 use super::targets::{read_scale, ScaleRead};
 
 /// The field manager of every write.
@@ -60,17 +60,13 @@ pub struct LastDecision<'a> {
 /// Reads and writes the targets (any kind with `/scale`).
 pub struct Actuator {
     pub client: Client,
-    recorder: Recorder,
+    events: Events,
 }
 
 impl Actuator {
     pub fn new(client: Client, identity: String) -> Self {
-        let reporter = Reporter {
-            controller: FIELD_MANAGER.into(),
-            instance: Some(identity),
-        };
         Actuator {
-            recorder: Recorder::new(client.clone(), reporter),
+            events: Events::new(client.clone(), FIELD_MANAGER.into(), identity),
             client,
         }
     }
@@ -155,9 +151,8 @@ impl Actuator {
         Ok(())
     }
 
-    /// Records an Event on the target through kube's [`Recorder`]
-    /// (events.k8s.io/v1; a repeat of the same reason and note within its
-    /// cache's hour becomes a series on one Event instead of a new object).
+    /// Records an Event on the target (a repeat of the same reason within 6
+    /// minutes counts into the same Event's series; see `events`).
     pub async fn event(
         &self,
         ar: &ApiResource,
@@ -174,31 +169,6 @@ impl Actuator {
             uid: object.metadata.uid.clone(),
             ..ObjectReference::default()
         };
-        let event = RecordedEvent {
-            type_: if warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: reason.to_string(),
-            // events.k8s.io caps the note at 1 kB.
-            note: Some(truncate(note, 1024)),
-            action: "Scale".into(),
-            secondary: None,
-        };
-        self.recorder.publish(&event, &regarding).await
+        self.events.publish(&regarding, warning, reason, note).await
     }
-}
-
-/// `text` cut to at most `max` bytes, on a character boundary, marked `…`.
-fn truncate(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max - '…'.len_utf8();
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
 }

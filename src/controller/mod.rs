@@ -15,6 +15,7 @@ pub mod board;
 mod cluster;
 mod dashboard;
 mod error;
+pub mod events;
 mod feed;
 mod forecast;
 mod gather;
