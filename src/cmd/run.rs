@@ -68,6 +68,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         max_message_bytes: 1 << 20,
         engine: EngineConfig {
             allowed_lateness_ms: args.allowed_lateness.0 * 1000,
+            // The controller takes each window as it closes (the stream
+            // source keeps the newest of each series); a second copy of
+            // the last ten in the engine would only be counted (4 KB a
+            // target at 3 000 targets, measured with heaptrack).
+            retain_closed: 0,
             ..EngineConfig::default()
         },
         from_beginning: true,

@@ -702,11 +702,13 @@ fn close(
         }
         let w = entry.remove();
         let features = series.features(target, i, &w, true);
-        newly_closed.push(features.clone());
-        series.closed.push_back(features);
-        if series.closed.len() > cfg.retain_closed * series.plan.windows.len() {
-            series.closed.pop_front();
+        if cfg.retain_closed > 0 {
+            series.closed.push_back(features.clone());
+            if series.closed.len() > cfg.retain_closed * series.plan.windows.len() {
+                series.closed.pop_front();
+            }
         }
+        newly_closed.push(features);
     }
     let mut dropped = 0;
     while let Some(entry) = series.panes.first_entry() {

@@ -38,6 +38,40 @@ fn fold_all(p: &mut Partition, messages: &[String]) {
 }
 
 #[test]
+fn without_retention_closed_windows_are_handed_out_once_and_not_kept() {
+    let none = EngineConfig {
+        retain_closed: 0,
+        ..EngineConfig::default()
+    };
+    let mut kept = Partition::new(EngineConfig::default(), minute_plan());
+    let mut taken = Partition::new(none, minute_plan());
+    let messages: Vec<String> = (0..600i64)
+        .map(|i| {
+            msg(
+                Some(&format!("s{i}")),
+                T0 + i * 500,
+                "shop/web",
+                "rps",
+                (i % 13) as f64,
+            )
+        })
+        .collect();
+    fold_all(&mut kept, &messages);
+    fold_all(&mut taken, &messages);
+    let held = kept.windows();
+    assert_eq!(held.len(), 5, "four closed and retained, one open");
+    assert_eq!(taken.windows_held(), 1, "only the open window is held");
+    let open: Vec<_> = taken.windows();
+    assert_eq!(open.len(), 1);
+    assert!(!open[0].closed);
+    // The closed ones were handed out as they closed, the same as when kept.
+    let closed = taken.take_closed();
+    assert_eq!(closed, kept.take_closed());
+    assert_eq!(closed.len(), 4);
+    assert_eq!(closed[..], held[..4]);
+}
+
+#[test]
 fn windows_equal_independent_sums_and_counts() {
     let mut p = Partition::new(EngineConfig::default(), minute_plan());
     let mut messages = Vec::new();
