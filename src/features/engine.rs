@@ -716,8 +716,12 @@ fn close(
             break;
         }
         let mut ids = entry.remove().ids;
-        dropped += ids.len();
+        let n = ids.len();
+        dropped += n;
         ids.clear();
+        // Sized for the pane just dropped: a burst's large set is not kept
+        // once a quieter pane has been dropped after it.
+        ids.shrink_to(n);
         series.spare = ids;
     }
     dropped
