@@ -82,21 +82,15 @@ impl Recent {
     /// Remembers that `key` went to Event `name`, now counted `count` times
     /// (a key new past the ceiling is not remembered).
     pub fn record(&mut self, key: &str, name: String, count: i32, now: Instant) {
+        let last = Last {
+            name,
+            count,
+            seen: now,
+        };
         if let Some(l) = self.by_key.get_mut(key) {
-            *l = Last {
-                name,
-                count,
-                seen: now,
-            };
+            *l = last;
         } else if self.by_key.len() < self.max {
-            self.by_key.insert(
-                key.to_string(),
-                Last {
-                    name,
-                    count,
-                    seen: now,
-                },
-            );
+            self.by_key.insert(key.to_string(), last);
         }
     }
 }

@@ -215,6 +215,15 @@ fn dedupe_state_stays_within_the_lateness_horizon_and_the_ceiling() {
         small.counters.rejected.get(&Rejection::DedupeFull),
         Some(&50)
     );
+    // Redelivered: the counted half are duplicates; the rejected half was
+    // never counted, so it is not taken for a duplicate either.
+    fold_all(&mut small, &burst);
+    assert_eq!(small.counters.counted, 50);
+    assert_eq!(small.counters.duplicates, 50);
+    assert_eq!(
+        small.counters.rejected.get(&Rejection::DedupeFull),
+        Some(&100)
+    );
 }
 
 #[test]
