@@ -481,6 +481,50 @@ fn a_hung_api_call_delays_no_other_target_and_ends_at_the_tick_deadline() {
     assert_eq!(abandoned(), Some(1.0), "the hung tick is counted once");
 }
 
+/// The sum of `scalepilot_decisions_total` over its labels, from /metrics.
+fn decisions_total(c: &Controller) -> f64 {
+    http_get(c.port(), "/metrics")
+        .lines()
+        .filter(|l| l.starts_with("scalepilot_decisions_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// The leader ticks each target at its policy's period. Each Lease renewal
+/// (every retry period, 1 s here) moves leadership's deadline; taking that
+/// for a new leadership made every target due at every renewal.
+#[test]
+fn the_leader_ticks_at_the_policy_period_not_at_each_lease_renewal() {
+    let policy = cpu_policy("steady").replace("tickSeconds: 1", "tickSeconds: 6");
+    assert!(policy.contains("tickSeconds: 6"));
+    let w = World::without_broker("period", &policy);
+    w.server.put(deployment("steady", 2));
+    let c = w.spawn("period", &["--metrics-api-min-interval", "1s"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while decisions_total(&c) == 0.0 && Instant::now() < deadline {
+        put_pod_metrics(&w.server, "steady", 100);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let first = decisions_total(&c);
+    assert!(
+        first > 0.0,
+        "no decision within 30 s:\n{}",
+        std::fs::read_to_string(&c.log).unwrap_or_default()
+    );
+    // Over 9 s a 6 s period allows two ticks; renewals every second would
+    // have made about nine.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(9) {
+        put_pod_metrics(&w.server, "steady", 100);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let ticks = decisions_total(&c) - first;
+    assert!(
+        (1.0..=2.0).contains(&ticks),
+        "{ticks} decisions in 9 s at a 6 s tick period"
+    );
+}
+
 /// A `--decisions` file that cannot be written (a full disk) and a policy
 /// file replaced by garbage while running: the controller keeps scaling on
 /// the last good policy and says each thing once.

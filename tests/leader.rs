@@ -194,3 +194,46 @@ async fn a_renewal_or_two_that_fail_within_the_deadline_do_not_end_leadership() 
     a.stop.send_replace(true);
     a.task.await.unwrap();
 }
+
+/// Renewals slower than the retry period but within the renew deadline keep
+/// leadership: under load a Lease request can take seconds, and an attempt
+/// given up after one retry period lost a lease that was being renewed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewals_slower_than_the_retry_period_keep_leadership() {
+    let server = TestApiServer::start();
+    let (stop, rx) = watch::channel(false);
+    let slow_cfg = LeaseConfig {
+        lease_duration: Duration::from_secs(6),
+        renew_deadline: Duration::from_secs(4),
+        retry_period: Duration::from_secs(1),
+        ..cfg("a")
+    };
+    let (leadership, task) = leader::spawn(client(&server), slow_cfg, rx);
+    until(Duration::from_secs(5), || leadership.is_leader())
+        .await
+        .expect("a becomes leader");
+    // Four renewals in a row take 1.3 s each: longer than the retry period,
+    // well within the 4 s renew deadline.
+    let path = format!("/leases/{LEASE}");
+    server.slow_next("PUT", &path, Duration::from_millis(1300), 4);
+    let lapse = until(Duration::from_secs(9), || !leadership.is_leader()).await;
+    assert_eq!(
+        lapse, None,
+        "leadership lapsed while slow renewals succeeded"
+    );
+    let slow_puts = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with(&path) && r.status == 200)
+        .count();
+    let all: Vec<_> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(&path))
+        .map(|r| (r.method.clone(), r.status))
+        .collect();
+    assert!(slow_puts >= 3, "{slow_puts} renewals answered: {all:?}");
+    assert_eq!(holder(&server).as_deref(), Some("a"));
+    stop.send_replace(true);
+    task.await.unwrap();
+}

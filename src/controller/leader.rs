@@ -82,8 +82,17 @@ pub fn spawn(
         let mut leading = false;
         let mut last_error: Option<String> = None;
         loop {
+            // An attempt may take up to the renew deadline, as a round of
+            // client-go's renew loop may: under load a Lease request can take
+            // longer than the retry period, and giving up on it after one
+            // retry period lost leases that were being renewed. Leadership
+            // runs from when the attempt began, not from when it answered:
+            // the API server may have taken our write at any time in between,
+            // and another candidate waits a lease duration (longer than the
+            // renew deadline) from when it saw that write.
+            let began = Instant::now();
             let attempt = tokio::time::timeout(
-                cfg.retry_period.max(Duration::from_secs(1)),
+                cfg.renew_deadline.max(Duration::from_secs(1)),
                 try_acquire_or_renew(&api, &cfg, &mut observed),
             );
             let won = match attempt.await {
@@ -101,14 +110,15 @@ pub fn spawn(
                 }
                 Err(_) => {
                     if last_error.as_deref() != Some("timeout") {
-                        tracing::warn!(lease = %cfg.name, "the Lease request took longer than the retry period; retrying");
+                        tracing::warn!(lease = %cfg.name, "the Lease request took longer than the renew deadline; retrying");
                         last_error = Some("timeout".into());
                     }
                     false
                 }
             };
-            if won {
-                tx.send_replace(Some(Instant::now() + cfg.renew_deadline));
+            let valid_until = began + cfg.renew_deadline;
+            if won && Instant::now() < valid_until {
+                tx.send_replace(Some(valid_until));
                 if !leading {
                     tracing::info!(identity = %cfg.identity, lease = %cfg.name, "became leader");
                 }

@@ -338,8 +338,10 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
             }
             _ = tokio::time::sleep_until(wake(&ticks.schedule)) => {}
             _ = leadership.changed() => {
-                // A new leader acts at once instead of at its next tick.
-                if leadership.is_leader() {
+                // A new leader acts at once instead of at its next tick. Every
+                // renewal changes leadership's deadline too: a leader that
+                // already led keeps its targets' tick periods.
+                if !leader && leadership.is_leader() {
                     ticks.schedule.all_due(Instant::now());
                 }
             }
