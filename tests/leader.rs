@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use apiserver::TestApiServer;
 use scalepilot::controller::leader::{self, Leadership, LeaseConfig};
+use scalepilot::controller::sightings::Sightings;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -236,4 +237,70 @@ async fn renewals_slower_than_the_retry_period_keep_leadership() {
     assert_eq!(holder(&server).as_deref(), Some("a"));
     stop.send_replace(true);
     task.await.unwrap();
+}
+
+fn foreign_lease(name: &str, holder: &str, renew: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": 2,
+                 "renewTime": renew, "leaseTransitions": 1}
+    })
+}
+
+/// A shard's Lease read all along (`Sightings`) before the shard is
+/// assigned: a holder already seen silent for its lease duration is taken
+/// over at once, not waited out a second time; a holder that renewed since
+/// the sighting is waited out in full from the renewal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_seen_silent_beforehand_is_not_waited_out_twice() {
+    let server = TestApiServer::start();
+    let (silent, renewing) = ("scalepilot-shard-0", "scalepilot-shard-1");
+    server.put(foreign_lease(silent, "gone", "2026-01-01T00:00:00.000000Z"));
+    server.put(foreign_lease(
+        renewing,
+        "alive",
+        "2026-01-01T00:00:00.000000Z",
+    ));
+    let sightings = Sightings::spawn(client(&server), "default", Duration::from_millis(200));
+    sightings.watch(vec![silent.into(), renewing.into()]);
+    // Both seen unchanged for longer than their 2 s lease.
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    server.put(foreign_lease(
+        renewing,
+        "alive",
+        "2026-01-01T00:00:09.000000Z",
+    ));
+
+    let seeded = |name: &str, identity: &str| {
+        let (stop, rx) = watch::channel(false);
+        let lease = LeaseConfig {
+            name: name.into(),
+            ..cfg(identity)
+        };
+        let seed = sightings.get(name);
+        assert!(seed.is_some(), "{name} not sighted");
+        let (leadership, task) = leader::spawn_seeded(client(&server), lease, rx, seed);
+        Candidate {
+            leadership,
+            stop,
+            task,
+        }
+    };
+    let a = seeded(silent, "a");
+    let took = until(Duration::from_secs(5), || a.leadership.is_leader())
+        .await
+        .expect("a takes the silent holder's Lease");
+    assert!(
+        took < Duration::from_millis(1200),
+        "took {took:?}: the silent holder was waited out again"
+    );
+    let b = seeded(renewing, "b");
+    let early = until(Duration::from_millis(1500), || b.leadership.is_leader()).await;
+    assert_eq!(early, None, "b took a Lease renewed after its sighting");
+    for c in [a, b] {
+        c.stop.send_replace(true);
+        c.task.await.unwrap();
+    }
 }

@@ -58,11 +58,39 @@ impl Leadership {
     }
 }
 
-/// What a candidate last saw of the Lease, and when (by its own clock).
-struct Observed {
+/// What a candidate last saw of a Lease, and since when (by its own clock):
+/// a holder is waited out a lease duration from `at`.
+#[derive(Clone, Debug)]
+pub struct Observed {
     holder: Option<String>,
     renew: Option<MicroTime>,
     at: Instant,
+}
+
+impl Observed {
+    /// The sighting of `lease` now: `prev` itself while the holder and the
+    /// renew time are those it saw (its `at` is the earlier sighting),
+    /// otherwise a new one seen now.
+    pub fn update(prev: Option<Observed>, lease: &Lease) -> Observed {
+        let spec = lease.spec.as_ref();
+        let holder = spec
+            .and_then(|s| s.holder_identity.clone())
+            .filter(|h| !h.is_empty());
+        let renew = spec.and_then(|s| s.renew_time.clone());
+        match prev {
+            Some(p) if p.holder == holder && p.renew == renew => p,
+            _ => Observed {
+                holder,
+                renew,
+                at: Instant::now(),
+            },
+        }
+    }
+
+    /// How long the record has been seen unchanged.
+    pub fn unchanged_for(&self) -> Duration {
+        self.at.elapsed()
+    }
 }
 
 fn now_micro() -> MicroTime {
@@ -73,12 +101,24 @@ fn now_micro() -> MicroTime {
 pub fn spawn(
     client: Client,
     cfg: LeaseConfig,
+    shutdown: watch::Receiver<bool>,
+) -> (Leadership, tokio::task::JoinHandle<()>) {
+    spawn_seeded(client, cfg, shutdown, None)
+}
+
+/// [`spawn`], starting from an earlier sighting of the Lease (a shard's,
+/// watched before it was assigned): a holder that has not renewed since is
+/// waited out from that sighting, not from the election's first read.
+pub fn spawn_seeded(
+    client: Client,
+    cfg: LeaseConfig,
     mut shutdown: watch::Receiver<bool>,
+    seed: Option<Observed>,
 ) -> (Leadership, tokio::task::JoinHandle<()>) {
     let (tx, rx) = watch::channel(None);
     let handle = tokio::spawn(async move {
         let api: Api<Lease> = Api::namespaced(client, &cfg.namespace);
-        let mut observed: Option<Observed> = None;
+        let mut observed: Option<Observed> = seed;
         let mut leading = false;
         let mut last_error: Option<String> = None;
         loop {
@@ -174,23 +214,15 @@ async fn try_acquire_or_renew(
             Err(e) => Err(lease_error(e)),
         };
     };
+    let seen = Observed::update(observed.take(), &lease);
+    let holder = seen.holder.clone();
+    let unchanged_for = seen.unchanged_for();
+    *observed = Some(seen);
     let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
-    let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
-    let changed = observed
-        .as_ref()
-        .is_none_or(|o| o.holder != holder || o.renew != spec.renew_time);
-    if changed {
-        *observed = Some(Observed {
-            holder: holder.clone(),
-            renew: spec.renew_time.clone(),
-            at: Instant::now(),
-        });
-    }
     let ours = holder.as_deref() == Some(cfg.identity.as_str());
     let held_duration =
         Duration::from_secs(spec.lease_duration_seconds.unwrap_or(duration_s).max(1) as u64);
-    let seen_at = observed.as_ref().map_or_else(Instant::now, |o| o.at);
-    if holder.is_some() && !ours && seen_at.elapsed() < held_duration {
+    if holder.is_some() && !ours && unchanged_for < held_duration {
         return Ok(false);
     }
     if !ours {

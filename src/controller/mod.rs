@@ -28,6 +28,7 @@ mod schedule;
 pub mod selector;
 pub mod shadow;
 pub mod shards;
+pub mod sightings;
 pub mod targets;
 mod telemetry;
 mod tick;

@@ -7,7 +7,9 @@
 //! of the shards it is assigned, and writes for one only while it holds that
 //! shard's Lease (`scalepilot-shard-N`, see [`lease_name`]): acquired after
 //! assignment, released after a revoke once the shard's ticks in flight have
-//! ended.
+//! ended. The Leases of the shards it is not assigned are read all along
+//! ([`super::sightings`]), so a dead replica's shard is taken over a lease
+//! duration after its holder's last renewal, not after the reassignment.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::leader::{self, Leadership, LeaseConfig};
+use super::sightings::Sightings;
 pub use crate::ingest::Assignment;
 
 /// Kafka's murmur2 (`org.apache.kafka.common.utils.Utils.murmur2`).
@@ -76,6 +79,10 @@ pub struct Shards {
     draining: BTreeSet<i32>,
     /// Contend for Leases (not in dry-run).
     elect: bool,
+    /// The Leases of the shards not assigned here, read all along (not in
+    /// dry-run), and the partition count and shards they were set for.
+    sightings: Option<Sightings>,
+    sighted: (u32, BTreeSet<i32>),
 }
 
 impl Shards {
@@ -86,6 +93,8 @@ impl Shards {
         assignment: watch::Receiver<Assignment>,
         elect: bool,
     ) -> Self {
+        let sightings =
+            elect.then(|| Sightings::spawn(client.clone(), &lease.namespace, lease.retry_period));
         Shards {
             client,
             lease,
@@ -93,6 +102,8 @@ impl Shards {
             elections: BTreeMap::new(),
             draining: BTreeSet::new(),
             elect,
+            sightings,
+            sighted: (0, BTreeSet::new()),
         }
     }
 
@@ -138,6 +149,14 @@ impl Shards {
     /// which `busy` says no tick is in flight.
     pub fn follow(&mut self, busy: impl Fn(i32) -> bool) {
         let held = self.assignment.borrow_and_update().held.clone();
+        let partitions = self.partitions();
+        if let Some(s) = &self.sightings {
+            if self.sighted.0 != partitions || self.sighted.1 != held {
+                let others = (0..partitions as i32).filter(|p| !held.contains(p));
+                s.watch(others.map(|p| lease_name(&self.lease.name, p)).collect());
+                self.sighted = (partitions, held.clone());
+            }
+        }
         for shard in &held {
             self.draining.remove(shard);
             if self.elections.contains_key(shard) {
@@ -147,7 +166,8 @@ impl Shards {
             cfg.name = lease_name(&self.lease.name, *shard);
             let (stop, stopped) = watch::channel(false);
             let (leadership, task) = if self.elect {
-                let (l, task) = leader::spawn(self.client.clone(), cfg, stopped);
+                let seed = self.sightings.as_ref().and_then(|s| s.get(&cfg.name));
+                let (l, task) = leader::spawn_seeded(self.client.clone(), cfg, stopped, seed);
                 (l, Some(task))
             } else {
                 (Leadership::never(), None)

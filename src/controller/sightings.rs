@@ -1,0 +1,91 @@
+//! Sightings of the shard Leases a replica is not contending for, kept so
+//! that a shard assigned to it later starts its election from them.
+//!
+//! A candidate waits out a foreign holder for a lease duration from when it
+//! first saw the holder's last renewal, by its own clock (client-go's rule:
+//! no trust in other clocks). A replica that begins to watch a dead
+//! replica's shard Lease only once the consumer group hands it the shard
+//! therefore waits the session timeout and then a whole lease duration on
+//! top. Reading the Leases all along makes the two waits overlap: when the
+//! shard arrives, the holder has often been silent for a lease duration
+//! already by this replica's own clock. A sighting is never earlier than the
+//! change it saw, so the wait it shortens is never shorter than the rule's.
+//!
+//! Each Lease is read by name (`get`, which the chart grants by
+//! `resourceNames`; a `list` cannot be limited by name), once a retry period.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::Api;
+use tokio::task::JoinHandle;
+
+use super::leader::Observed;
+
+type Seen = Arc<Mutex<HashMap<String, Observed>>>;
+
+/// The background reader and what it saw.
+pub struct Sightings {
+    seen: Seen,
+    names: Arc<Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl Sightings {
+    /// Reads the Leases named by [`Sightings::watch`] in `namespace` every
+    /// `every`, until dropped.
+    pub fn spawn(client: kube::Client, namespace: &str, every: Duration) -> Self {
+        let api: Api<Lease> = Api::namespaced(client, namespace);
+        let seen: Seen = Arc::default();
+        let names: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (s, n) = (Arc::clone(&seen), Arc::clone(&names));
+        let task = tokio::spawn(async move {
+            loop {
+                let round = n.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                for name in round {
+                    let read = tokio::time::timeout(every, api.get_opt(&name)).await;
+                    let mut seen = s.lock().unwrap_or_else(PoisonError::into_inner);
+                    match read {
+                        Ok(Ok(Some(lease))) => {
+                            let prev = seen.remove(&name);
+                            seen.insert(name, Observed::update(prev, &lease));
+                        }
+                        // Gone: nothing to wait out; unreadable: no sighting
+                        // to stand on (the election reads it itself).
+                        Ok(Ok(None)) | Ok(Err(_)) => {
+                            seen.remove(&name);
+                        }
+                        // Slow: the last sighting stays; it can only be older
+                        // than a change not yet seen, never newer.
+                        Err(_) => {}
+                    }
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        Sightings { seen, names, task }
+    }
+
+    /// The Leases to read from now on; sightings of others are dropped.
+    pub fn watch(&self, names: Vec<String>) {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|k, _| names.contains(k));
+        *self.names.lock().unwrap_or_else(PoisonError::into_inner) = names;
+    }
+
+    /// The last sighting of Lease `name`, if it is being read.
+    pub fn get(&self, name: &str) -> Option<Observed> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.get(name).cloned()
+    }
+}
+
+impl Drop for Sightings {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
