@@ -149,14 +149,6 @@ impl Shards {
     /// which `busy` says no tick is in flight.
     pub fn follow(&mut self, busy: impl Fn(i32) -> bool) {
         let held = self.assignment.borrow_and_update().held.clone();
-        let partitions = self.partitions();
-        if let Some(s) = &self.sightings {
-            if self.sighted.0 != partitions || self.sighted.1 != held {
-                let others = (0..partitions as i32).filter(|p| !held.contains(p));
-                s.watch(others.map(|p| lease_name(&self.lease.name, p)).collect());
-                self.sighted = (partitions, held.clone());
-            }
-        }
         for shard in &held {
             self.draining.remove(shard);
             if self.elections.contains_key(shard) {
@@ -179,6 +171,15 @@ impl Shards {
                 task,
             };
             self.elections.insert(*shard, election);
+        }
+        // Only now that the new shards' elections took their sightings.
+        let partitions = self.partitions();
+        if let Some(s) = &self.sightings {
+            if self.sighted.0 != partitions || self.sighted.1 != held {
+                let others = (0..partitions as i32).filter(|p| !held.contains(p));
+                s.watch(others.map(|p| lease_name(&self.lease.name, p)).collect());
+                self.sighted = (partitions, held.clone());
+            }
         }
         for shard in self.elections.keys() {
             if !held.contains(shard) && self.draining.insert(*shard) {

@@ -68,12 +68,13 @@ impl Sightings {
         Sightings { seen, names, task }
     }
 
-    /// The Leases to read from now on; sightings of others are dropped.
+    /// The Leases to read from now on. Sightings of Leases no longer read
+    /// are kept (one per shard at most): a holder and renew time name one
+    /// renewal, so an election that finds them unchanged knows the Lease was
+    /// not renewed since; one that finds them changed starts afresh. A shard
+    /// revoked and assigned again moments later (a rebalance often takes a
+    /// replica's shards away and back) thus keeps its earlier sighting.
     pub fn watch(&self, names: Vec<String>) {
-        self.seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|k, _| names.contains(k));
         *self.names.lock().unwrap_or_else(PoisonError::into_inner) = names;
     }
 
