@@ -49,7 +49,9 @@ impl Leadership {
         self.0.borrow().is_some_and(|until| Instant::now() < until)
     }
 
-    /// Waits for a change of leadership.
+    /// Waits for a change: leadership won or lost, or a renewal moving its
+    /// deadline on (so a caller that acts on a new leadership compares with
+    /// what it saw before).
     pub async fn changed(&mut self) {
         if self.0.changed().await.is_err() {
             // The election ended: leadership never changes again.
