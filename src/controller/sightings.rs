@@ -12,7 +12,8 @@
 //! change it saw, so the wait it shortens is never shorter than the rule's.
 //!
 //! Each Lease is read by name (`get`, which the chart grants by
-//! `resourceNames`; a `list` cannot be limited by name), once a retry period.
+//! `resourceNames`; a `list` cannot be limited by name), all of them side by
+//! side once a retry period.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 use super::leader::Observed;
 
 type Seen = Arc<Mutex<HashMap<String, Observed>>>;
+type ReadResult<E> = Result<Result<Option<Lease>, E>, tokio::time::error::Elapsed>;
 
 /// The background reader and what it saw.
 pub struct Sightings {
@@ -44,24 +46,14 @@ impl Sightings {
         let task = tokio::spawn(async move {
             loop {
                 let round = n.lock().unwrap_or_else(PoisonError::into_inner).clone();
-                for name in round {
-                    let read = tokio::time::timeout(every, api.get_opt(&name)).await;
-                    let mut seen = s.lock().unwrap_or_else(PoisonError::into_inner);
-                    match read {
-                        Ok(Ok(Some(lease))) => {
-                            let prev = seen.remove(&name);
-                            seen.insert(name, Observed::update(prev, &lease));
-                        }
-                        // Gone: nothing to wait out; unreadable: no sighting
-                        // to stand on (the election reads it itself).
-                        Ok(Ok(None)) | Ok(Err(_)) => {
-                            seen.remove(&name);
-                        }
-                        // Slow: the last sighting stays; it can only be older
-                        // than a change not yet seen, never newer.
-                        Err(_) => {}
-                    }
-                }
+                // Side by side: a slow API server delays a round by one
+                // retry period at most, not by one per shard.
+                let reads = round.into_iter().map(|name| {
+                    let api = &api;
+                    async move { (tokio::time::timeout(every, api.get_opt(&name)).await, name) }
+                });
+                let reads = futures::future::join_all(reads).await;
+                record(&s, reads);
                 tokio::time::sleep(every).await;
             }
         });
@@ -82,6 +74,27 @@ impl Sightings {
     pub fn get(&self, name: &str) -> Option<Observed> {
         let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         seen.get(name).cloned()
+    }
+}
+
+/// Records one round of reads.
+fn record<E>(seen: &Seen, reads: Vec<(ReadResult<E>, String)>) {
+    let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    for (read, name) in reads {
+        match read {
+            Ok(Ok(Some(lease))) => {
+                let prev = seen.remove(&name);
+                seen.insert(name, Observed::update(prev, &lease));
+            }
+            // Gone: nothing to wait out; unreadable: no sighting to stand on
+            // (the election reads it itself).
+            Ok(Ok(None)) | Ok(Err(_)) => {
+                seen.remove(&name);
+            }
+            // Slow: the last sighting stays; it can only be older than a
+            // change not yet seen, never newer.
+            Err(_) => {}
+        }
     }
 }
 
