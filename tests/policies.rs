@@ -314,6 +314,20 @@ fn forecast_blocks_are_checked() {
             .any(|l| l.contains("spec.forecast.maxMapePercent: Invalid value: 0")),
         "{lines:#?}"
     );
+    let spec = |relax: &str| {
+        format!("{HEAD}metadata: {{name: f}}\nspec:\n  target: {{apiVersion: apps/v1, kind: Deployment, name: f}}\n  maxReplicas: 3\n  forecast: {{model: m.json, relaxTargets: {relax}}}\n")
+    };
+    let report = load_paths(&[write(&dir, "earned.yaml", &spec("earned"))]);
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    let report = load_paths(&[write(&dir, "typo.yaml", &spec("earnt"))]);
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("typo.yaml:7:")
+            && lines[0].contains("spec.forecast.relaxTargets")
+            && lines[0].contains("earnt"),
+        "{lines:#?}"
+    );
 }
 
 /// Runs the binary, killing it (and failing) if it runs longer than `secs`.

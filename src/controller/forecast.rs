@@ -76,7 +76,7 @@ impl ForecastState {
                 mode: rf.setup.mode,
                 label,
                 gated: rf.gated(),
-                relax_targets_percent: rf.setup.relax_targets_percent,
+                relax_targets_percent: rf.relax_targets_percent(),
                 horizon_s: a.due - a.from,
             },
             ahead,
@@ -99,7 +99,7 @@ impl ForecastState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{ForecastMode, MetricSourceType};
+    use crate::policy::{ForecastMode, MetricSourceType, RelaxTargets};
 
     fn external(v: f64) -> Observation {
         Observation {
@@ -122,6 +122,7 @@ mod tests {
             max_mape_percent: None,
             gate_window: None,
             relax_targets_percent: None,
+            relax_targets: None,
         };
         let mut fs = load(Some(&dir), Some(&spec)).unwrap().unwrap();
         let mut got = None;
@@ -154,5 +155,40 @@ mod tests {
             ..spec
         };
         assert!(err(&missing).contains("nope.json"), "{}", err(&missing));
+    }
+
+    #[test]
+    fn an_earned_relaxation_starts_at_nothing_and_a_fixed_one_at_its_figure() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/web-cpu.yaml");
+        let spec = |relax: Option<RelaxTargets>, percent: Option<f64>| ForecastSpec {
+            model: "../models/diurnal-5m.json".into(),
+            horizon: None,
+            mode: ForecastMode::Max,
+            max_mape_percent: None,
+            gate_window: None,
+            relax_targets_percent: percent,
+            relax_targets: relax,
+        };
+        let relax_after = |s: ForecastSpec, steps: i64| {
+            let setup = PolicyModel::load(Some(&dir), Some(&s)).unwrap().unwrap();
+            let ceiling = setup.relax_targets_percent;
+            let mut rf = RunningForecast::new(setup);
+            for k in 0..steps {
+                rf.observe(1_800_000_000 + k * 60, 500.0);
+            }
+            (ceiling, rf.relax_targets_percent())
+        };
+        let relax = |s: ForecastSpec| relax_after(s, 20);
+        assert_eq!(relax(spec(None, Some(12.0))), (12.0, 12.0));
+        assert_eq!(
+            relax(spec(Some(RelaxTargets::Earned), None)),
+            (50.0, 0.0),
+            "earned: at most 50 by default, nothing before a forecast is scored"
+        );
+        assert_eq!(relax(spec(Some(RelaxTargets::Earned), Some(20.0))).0, 20.0);
+        // A level load: the upper bound (point plus margin) stays above the
+        // peak that comes, and that room is earned, up to the ceiling.
+        let (_, earned) = relax_after(spec(Some(RelaxTargets::Earned), Some(20.0)), 120);
+        assert!(earned > 0.0 && earned <= 20.0, "{earned}");
     }
 }

@@ -34,6 +34,9 @@ struct Scored {
     /// Quantile losses of the forecast's and the no-change upper bounds.
     loss: f64,
     no_change_loss: f64,
+    /// The upper bound over the peak that came (none when that peak is not
+    /// above zero): above 1, the bound left room to spare.
+    cover: Option<f64>,
 }
 
 #[derive(Clone, Debug)]
@@ -85,7 +88,9 @@ impl AccuracyGate {
 
     /// The value seen at `t` (times must not go back): joins the peak of every
     /// forecast whose span holds `t`, and scores every forecast due by then.
-    pub fn actual(&mut self, t: i64, value: f64) {
+    /// True when the window's scores changed.
+    pub fn actual(&mut self, t: i64, value: f64) -> bool {
+        let mut changed = false;
         for p in self
             .pending
             .iter_mut()
@@ -102,7 +107,9 @@ impl AccuracyGate {
                 ape: (peak.abs() > 1e-9).then(|| 100.0 * ((a.point - peak) / peak).abs()),
                 loss: quantile_loss(peak, a.upper),
                 no_change_loss: quantile_loss(peak, a.last_upper),
+                cover: (peak > 1e-9).then(|| a.upper / peak),
             };
+            changed = true;
             self.add(&s, false);
             self.scored.push_back(s);
         }
@@ -113,8 +120,11 @@ impl AccuracyGate {
         {
             let s = self.scored.pop_front().expect("front exists");
             self.add(&s, true);
+            changed = true;
         }
-        let Some(mape) = self.mape() else { return };
+        let Some(mape) = self.mape() else {
+            return changed;
+        };
         let ratio = self.loss_ratio().unwrap_or(0.0);
         if self.open && (mape > self.bound_percent || ratio >= 1.0) {
             self.open = false;
@@ -127,6 +137,50 @@ impl AccuracyGate {
                 .is_some_and(|s| s.at <= t - self.window_s / 2)
         {
             self.open = true;
+        }
+        changed
+    }
+
+    /// The `1 − QUANTILE` quantile (the lower one) of the window's upper
+    /// bound over the peak that came: in nine of ten forecasts the bound was
+    /// at least this many times the peak.
+    /// None until the window holds at least ten such scores: from fewer, a
+    /// tenth quantile is only their minimum, a guess.
+    pub fn cover(&self) -> Option<f64> {
+        let mut covers: Vec<f64> = self.scored.iter().filter_map(|s| s.cover).collect();
+        if (covers.len() as f64) < 1.0 / (1.0 - QUANTILE) - 1e-9 {
+            return None;
+        }
+        let k = ((1.0 - QUANTILE) * (covers.len() - 1) as f64).floor() as usize;
+        let (_, q, _) = covers.select_nth_unstable_by(k, f64::total_cmp);
+        Some(*q)
+    }
+
+    /// The relaxation the window's forecasts earned, percent (to 0.1), at
+    /// most `max`: targets raised by what the upper bound had to spare over
+    /// the peak in nine of ten forecasts leave the target's headroom whole
+    /// against those peaks. Nothing when the bound fell short more often.
+    pub fn earned_relax_percent(&self, max: f64) -> f64 {
+        let Some(cover) = self.cover() else {
+            return 0.0;
+        };
+        let pct = ((cover - 1.0) * 100.0).clamp(0.0, max.max(0.0));
+        (pct * 10.0).floor() / 10.0
+    }
+
+    /// Where an earned relaxation comes from, for the reasons.
+    pub fn describe_earned(&self) -> String {
+        match self.cover() {
+            Some(c) => format!(
+                "relaxation earned: the upper bound was at least {c:.2}× the peak that came in {:.0}% of the last {} s's forecasts",
+                QUANTILE * 100.0,
+                self.window_s
+            ),
+            None => format!(
+                "relaxation earned: none (fewer than {:.0} forecasts scored in the last {} s)",
+                1.0 / (1.0 - QUANTILE),
+                self.window_s
+            ),
         }
     }
 
@@ -280,5 +334,53 @@ mod tests {
         }
         assert!(g.loss_ratio().unwrap() < 0.95, "{:?}", g.loss_ratio());
         assert!(g.is_open());
+    }
+
+    #[test]
+    fn earns_what_the_upper_bound_had_to_spare_in_nine_of_ten_forecasts() {
+        // Fifty forecasts of a level 100 whose upper bound is 0.95× the peak
+        // in 4 (every 13th) and 1.3× in the other 46: in nine of ten the
+        // bound was at least 1.3× the peak.
+        let run = |short_every: i64, max: f64| {
+            let mut g = AccuracyGate::new(30.0, 3600);
+            assert_eq!(g.earned_relax_percent(max), 0.0, "nothing scored yet");
+            for t in (0..3000).step_by(60) {
+                let margin = if (t / 60) % short_every == 0 {
+                    0.95
+                } else {
+                    1.3
+                };
+                g.forecast(&ahead(t, 100.0, margin, 100.0, 1.1));
+                assert!(g.actual(t + 60, 100.0), "each step scores one forecast");
+            }
+            g
+        };
+        let g = run(13, 50.0);
+        assert_eq!(g.earned_relax_percent(50.0), 30.0);
+        assert_eq!(g.earned_relax_percent(12.0), 12.0, "at most the ceiling");
+        assert!(
+            g.describe_earned().contains("1.30×"),
+            "{}",
+            g.describe_earned()
+        );
+        // Short in one of five: the fifth-lowest of fifty fell short, so nothing is earned.
+        assert_eq!(run(5, 50.0).earned_relax_percent(50.0), 0.0);
+        // Nine scores are too few to earn anything.
+        let mut few = AccuracyGate::new(30.0, 3600);
+        for t in (0..540).step_by(60) {
+            few.forecast(&ahead(t, 100.0, 1.3, 100.0, 1.1));
+            few.actual(t + 60, 100.0);
+        }
+        assert_eq!(few.earned_relax_percent(50.0), 0.0);
+        few.forecast(&ahead(540, 100.0, 1.3, 100.0, 1.1));
+        few.actual(600, 100.0);
+        assert_eq!(few.earned_relax_percent(50.0), 30.0, "ten are enough");
+        // Old scores leave the window with the rest.
+        let mut g = run(13, 50.0);
+        for t in (3000..7000).step_by(60) {
+            g.forecast(&ahead(t, 100.0, 0.9, 100.0, 1.1));
+            g.actual(t + 60, 100.0);
+        }
+        assert_eq!(g.earned_relax_percent(50.0), 0.0);
     }
 }

@@ -10,11 +10,14 @@ use std::sync::Arc;
 use super::file::{ModelError, ModelFile};
 use super::forecaster::{Ahead, Forecaster};
 use super::gate::AccuracyGate;
-use crate::policy::{ForecastMode, ForecastSpec};
+use crate::policy::{ForecastMode, ForecastSpec, RelaxTargets};
 
 /// The gate's defaults: 30 % MAPE over the last hour.
 pub const DEFAULT_MAX_MAPE_PERCENT: f64 = 30.0;
 pub const DEFAULT_GATE_WINDOW_S: i64 = 3600;
+/// The most targets may be raised (`relaxTargetsPercent`'s upper bound, and
+/// the ceiling of an earned relaxation by default).
+pub const MAX_RELAX_TARGETS_PERCENT: f64 = 50.0;
 
 #[derive(Clone, Debug)]
 pub struct PolicyModel {
@@ -22,8 +25,10 @@ pub struct PolicyModel {
     pub mode: ForecastMode,
     pub max_mape_percent: f64,
     pub gate_window_s: i64,
-    /// Targets are raised by this many percent while the gate is open.
+    /// Targets are raised by this many percent while the gate is open
+    /// (`Fixed`), or by what the forecast earned, at most this (`Earned`).
     pub relax_targets_percent: f64,
+    pub relax: RelaxTargets,
     /// The model file's path, as the reasons name it.
     pub label: String,
 }
@@ -63,7 +68,11 @@ impl PolicyModel {
             mode: f.mode,
             max_mape_percent: f.max_mape_percent.unwrap_or(DEFAULT_MAX_MAPE_PERCENT),
             gate_window_s,
-            relax_targets_percent: f.relax_targets_percent.unwrap_or(0.0),
+            relax_targets_percent: f.relax_targets_percent.unwrap_or(match f.relax_targets {
+                Some(RelaxTargets::Earned) => MAX_RELAX_TARGETS_PERCENT,
+                _ => 0.0,
+            }),
+            relax: f.relax_targets.unwrap_or_default(),
             label: path.display().to_string(),
         }))
     }
@@ -89,6 +98,8 @@ pub struct RunningForecast {
     forecaster: Forecaster,
     gate: AccuracyGate,
     last_due: i64,
+    /// The relaxation earned so far (`RelaxTargets::Earned`), percent.
+    earned: f64,
 }
 
 impl RunningForecast {
@@ -97,6 +108,7 @@ impl RunningForecast {
             forecaster: Forecaster::new(setup.model.clone()),
             gate: AccuracyGate::new(setup.max_mape_percent, setup.gate_window_s),
             last_due: i64::MIN,
+            earned: 0.0,
             setup,
         }
     }
@@ -105,7 +117,11 @@ impl RunningForecast {
     /// latest step, once the model has its warm-up.
     pub fn observe(&mut self, t: i64, value: f64) -> Option<Ahead> {
         self.forecaster.observe(t, value);
-        self.gate.actual(t, value);
+        if self.gate.actual(t, value) && self.setup.relax == RelaxTargets::Earned {
+            self.earned = self
+                .gate
+                .earned_relax_percent(self.setup.relax_targets_percent);
+        }
         let ahead = self.forecaster.forecast()?;
         if ahead.due != self.last_due {
             self.gate.forecast(&ahead);
@@ -118,6 +134,15 @@ impl RunningForecast {
     /// no daily cycle, or the accuracy gate has fallen back.
     pub fn gated(&self) -> bool {
         !self.setup.may_act() || !self.gate.is_open()
+    }
+
+    /// How many percent targets are raised by while the gate is open: the
+    /// policy's fixed figure, or what the forecast has earned so far.
+    pub fn relax_targets_percent(&self) -> f64 {
+        match self.setup.relax {
+            RelaxTargets::Fixed => self.setup.relax_targets_percent,
+            RelaxTargets::Earned => self.earned,
+        }
     }
 
     pub fn gate(&self) -> &AccuracyGate {
@@ -136,8 +161,12 @@ impl RunningForecast {
                 self.setup.label
             )
         } else {
+            let earned = match self.setup.relax {
+                RelaxTargets::Fixed => String::new(),
+                RelaxTargets::Earned => format!("; {}", self.gate.describe_earned()),
+            };
             format!(
-                "forecast peak {upper:.1} within {within_s} s ({})",
+                "forecast peak {upper:.1} within {within_s} s ({}){earned}",
                 self.setup.label
             )
         }

@@ -241,6 +241,25 @@ pub struct ForecastSpec {
     /// soon as the gate closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relax_targets_percent: Option<f64>,
+    /// `fixed` (default): while trusted, targets are raised by
+    /// `relaxTargetsPercent`. `earned`: by as much as the forecast's upper
+    /// bound has exceeded the peak that then arrived, in nine of ten of the
+    /// gate window's forecasts, and at most `relaxTargetsPercent` (default
+    /// 50): the target's headroom then stays whole against the peaks that
+    /// came, and a forecast that never overshoots earns nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relax_targets: Option<RelaxTargets>,
+}
+
+/// How far targets are raised while the forecast is trusted.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RelaxTargets {
+    /// By `relaxTargetsPercent`.
+    #[default]
+    Fixed,
+    /// By what the forecast's record earns, up to `relaxTargetsPercent`.
+    Earned,
 }
 
 /// How the forecast combines with the reactive proposal.

@@ -190,7 +190,7 @@ pub fn replay(
                             mode: rf.setup.mode,
                             label,
                             gated: rf.gated() && !*perfect,
-                            relax_targets_percent: rf.setup.relax_targets_percent,
+                            relax_targets_percent: rf.relax_targets_percent(),
                             horizon_s: horizon,
                         })
                     });

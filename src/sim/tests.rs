@@ -341,6 +341,7 @@ fn daily_jump_predictive() -> (NamedPolicy, Trace) {
             max_mape_percent: 30.0,
             gate_window_s: 3600,
             relax_targets_percent: 0.0,
+            relax: crate::policy::RelaxTargets::Fixed,
             label: "ramp model".into(),
         },
         scale: 1.0,
