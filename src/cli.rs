@@ -487,8 +487,9 @@ pub struct TuneArgs {
     /// Where to write the tuned policy.
     #[arg(long)]
     pub out: PathBuf,
-    /// The budget must hold in each of this many equal consecutive parts of
-    /// the history, not only on average over it (1: over the whole only).
+    /// The budget must hold in every stretch of the history one this-many-th
+    /// of its length, wherever it begins, not only on average over it (1:
+    /// over the whole only).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub periods: u32,
     #[command(flatten)]

@@ -1,5 +1,5 @@
 //! `scalepilot tune` end to end: the tuned policy stays within the budget on
-//! the history (in each of its periods), validates, is the same on every run,
+//! the history (in every stretch a period long), validates, is the same on every run,
 //! and costs more when the budget is tighter.
 
 use std::path::{Path, PathBuf};
@@ -156,6 +156,31 @@ fn the_budget_holds_in_each_period_not_only_on_average() {
         h(&thirds, "replicaHours"),
         h(&whole, "replicaHours")
     );
+}
+
+#[test]
+fn a_burst_across_a_period_boundary_counts_whole() {
+    // Bursts only in minutes 700..1030 of the history's 2592: across the
+    // boundary between its first and second thirds (864), yet within one
+    // stretch a third long. All the shortfall lies in that stretch, so its
+    // share there is three times the share over the whole history; fixed
+    // thirds would split it and see less.
+    let dir = workdir("straddle");
+    write_trace_with(&dir, |i| (700..1030).contains(&i));
+    std::fs::write(dir.join("base.yaml"), BASE).unwrap();
+    let v = tune(&dir, "1%", "tuned.yaml");
+    for which in ["base", "tuned"] {
+        let t = &v["history"][which];
+        let (worst, whole) = (
+            t["worstPeriodPct"].as_f64().unwrap(),
+            t["underProvisionedPct"].as_f64().unwrap(),
+        );
+        assert!(whole > 0.0, "{which}: short somewhere: {v}");
+        assert!(
+            (worst - 3.0 * whole).abs() < 1e-6 * worst,
+            "{which}: worst stretch {worst} vs 3 × {whole}"
+        );
+    }
 }
 
 #[test]

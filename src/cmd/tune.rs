@@ -174,7 +174,7 @@ fn tuned_yaml(
     let text = format!(
         "# Tuned by `scalepilot tune` from {} on the first {:.0} % of {}\n\
          # ({}): {:.1} replica-h, under-provisioned\n\
-         # {:.3} % of the time ({:.3} % in the worst of {} periods) against a budget of {} % ({}).\n\
+         # {:.3} % of the time ({:.3} % in its worst stretch of one {}-th of it) against a budget of {} % ({}).\n\
          # Base policy: {:.1} replica-h, {:.3} %.\n{body}",
         args.policy.display(),
         args.fraction * 100.0,
@@ -234,7 +234,7 @@ fn text(
         describe(capacity)
     );
     out.push_str(&format!(
-        "budget: under-provisioned at most {} % of the time in each of {} periods of the history; {} replays\n",
+        "budget: under-provisioned at most {} % of the time in every stretch of one {}-th of the history; {} replays\n",
         args.budget, args.periods, tuned.replays
     ));
     if tuned.steps.is_empty() {
@@ -242,7 +242,7 @@ fn text(
     }
     for s in &tuned.steps {
         out.push_str(&format!(
-            "  {} = {} → {:.1} replica-h, {:.3} % ({:.3} % in the worst period)\n",
+            "  {} = {} → {:.1} replica-h, {:.3} % ({:.3} % in the worst stretch)\n",
             s.knob,
             s.value,
             s.score.replica_hours,

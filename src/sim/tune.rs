@@ -5,10 +5,11 @@
 //! history alone: fixed knob order, fixed value lists, ties kept, so the same
 //! inputs always give the same policy.
 //!
-//! The budget must hold in each of `periods` equal consecutive parts of the
-//! history, not only over the whole of it: averaged over the whole, a calm
-//! stretch pays for a bursty one, and the policy found runs over its budget
-//! as soon as the future is burstier than the history's average.
+//! The budget must hold in every stretch of the history as long as one of
+//! `periods` equal parts of it, wherever that stretch begins, not only over
+//! the whole of it: averaged over the whole, a calm stretch pays for a bursty
+//! one, and the policy found runs over its budget as soon as the future is
+//! burstier than the history's average.
 
 use serde::Serialize;
 
@@ -102,7 +103,8 @@ pub struct Score {
     pub replica_hours: f64,
     /// Over the whole replay.
     pub under_provisioned_pct: f64,
-    /// In the worst of the history's periods (what the budget bounds).
+    /// In the worst stretch of the history as long as one period (what the
+    /// budget bounds).
     pub worst_period_pct: f64,
 }
 
@@ -132,31 +134,44 @@ impl Score {
     }
 }
 
-/// The highest share (%) of time under-provisioned in any of `periods` equal
-/// consecutive parts of `[start, end)`, given the under-provisioned
-/// intervals `short` (sorted, disjoint); the whole span's share when
-/// `periods` is 1.
-pub fn worst_period_pct(short: &[(i64, i64)], start: i64, end: i64, periods: u32) -> f64 {
+/// The highest share (%) of time under-provisioned in any stretch of
+/// `[start, end)` as long as one of `periods` equal parts of it, wherever the
+/// stretch begins: fixed parts split a burst at their boundaries and count
+/// half of it in each; a sliding stretch does not. `short` is sorted and
+/// disjoint. The overlap is piecewise linear in the stretch's start, so its
+/// maximum lies where a stretch edge meets an interval edge (or at either
+/// end of the span).
+pub fn worst_stretch_pct(short: &[(i64, i64)], start: i64, end: i64, periods: u32) -> f64 {
     let span = end.saturating_sub(start);
-    if span <= 0 || periods == 0 {
+    if span <= 0 || periods == 0 || short.is_empty() {
         return 0.0;
     }
-    let n = i128::from(periods);
-    let bound = |k: i128| start + (i128::from(span) * k / n) as i64;
-    (0..n)
-        .map(|k| {
-            let (from, to) = (bound(k), bound(k + 1));
-            let short_s: i64 = short
-                .iter()
-                .map(|&(a, b)| (b.min(to) - a.max(from)).max(0))
-                .sum();
-            if to > from {
-                100.0 * short_s as f64 / (to - from) as f64
-            } else {
-                0.0
-            }
-        })
-        .fold(0.0, f64::max)
+    let len = (span / i64::from(periods)).max(1);
+    let mut cum = Vec::with_capacity(short.len() + 1);
+    cum.push(0i64);
+    for &(a, b) in short {
+        cum.push(cum[cum.len() - 1] + (b - a).max(0));
+    }
+    let overlap = |x: i64| {
+        let y = x + len;
+        let first = short.partition_point(|&(_, b)| b <= x);
+        let last = short.partition_point(|&(a, _)| a < y);
+        if first >= last {
+            return 0;
+        }
+        let (a0, _) = short[first];
+        let (_, b1) = short[last - 1];
+        cum[last] - cum[first] - (x - a0).max(0) - (b1 - y).max(0)
+    };
+    let latest = end - len;
+    let best = short
+        .iter()
+        .flat_map(|&(a, b)| [a, b, a - len, b - len])
+        .chain([start, latest])
+        .map(|x| overlap(x.clamp(start, latest.max(start))))
+        .max()
+        .unwrap_or(0);
+    100.0 * best as f64 / len as f64
 }
 
 /// One accepted change of the descent.
@@ -192,7 +207,8 @@ pub fn max_replays(base: &NamedPolicy) -> usize {
     1 + MAX_PASSES * per_pass
 }
 
-/// Replays `policy` alone over `trace`, judging the budget in `periods` parts.
+/// Replays `policy` alone over `trace`, judging the budget in every stretch
+/// of one `periods`-th of it.
 pub fn score(trace: &Trace, policy: &NamedPolicy, cfg: &SimConfig, periods: u32) -> Result<Score> {
     let solo = SimConfig {
         baselines: Vec::new(),
@@ -209,7 +225,7 @@ pub fn score(trace: &Trace, policy: &NamedPolicy, cfg: &SimConfig, periods: u32)
         .first()
         .ok_or_else(|| Error::Input("tune: the replay produced no scorecard".into()))?;
     let whole = replay.score.under_provisioned_pct;
-    let worst = worst_period_pct(&replay.short, trace.start(), trace.end(), periods);
+    let worst = worst_stretch_pct(&replay.short, trace.start(), trace.end(), periods);
     Ok(Score {
         replica_hours: replay.score.replica_hours,
         under_provisioned_pct: whole,
@@ -217,9 +233,9 @@ pub fn score(trace: &Trace, policy: &NamedPolicy, cfg: &SimConfig, periods: u32)
     })
 }
 
-/// The cheapest variant of `base` found whose τU in each of `periods` equal
-/// parts of `trace` is at most `budget_pct` (or, when none is, the least
-/// often short in its worst part); `done()` after each replay.
+/// The cheapest variant of `base` found whose τU in every stretch of one
+/// `periods`-th of `trace` is at most `budget_pct` (or, when none is, the
+/// least often short in its worst stretch); `done()` after each replay.
 pub fn tune(
     trace: &Trace,
     base: &NamedPolicy,
@@ -303,15 +319,56 @@ mod tests {
     }
 
     #[test]
-    fn worst_period_clips_intervals_to_each_period() {
-        // 300 s in three periods of 100 s; short 10 s in the first, 30 s
-        // straddling the second and third (20 + 10).
+    fn the_worst_stretch_slides_over_period_boundaries() {
+        // 300 s, three periods: stretches of 100 s. Short 10 s at 40 and 30 s
+        // from 180: fixed thirds would see 20 + 10 of the second burst; a
+        // stretch from 130 sees all 30.
         let short = [(40, 50), (180, 210)];
-        assert_eq!(worst_period_pct(&short, 0, 300, 3), 20.0);
-        assert!((worst_period_pct(&short, 0, 300, 1) - 40.0 / 3.0).abs() < 1e-9);
-        assert_eq!(worst_period_pct(&short, 0, 300, 2), 20.0);
-        assert_eq!(worst_period_pct(&[], 0, 300, 3), 0.0);
-        assert_eq!(worst_period_pct(&short, 0, 0, 3), 0.0);
+        assert_eq!(worst_stretch_pct(&short, 0, 300, 3), 30.0);
+        // Two bursts 70 s apart fall in one stretch (fixed thirds: 10 and 15).
+        assert_eq!(worst_stretch_pct(&[(40, 50), (120, 135)], 0, 300, 3), 25.0);
+        assert_eq!(worst_stretch_pct(&[(0, 300)], 0, 300, 3), 100.0);
+        assert!((worst_stretch_pct(&short, 0, 300, 1) - 40.0 / 3.0).abs() < 1e-9);
+        assert_eq!(worst_stretch_pct(&[], 0, 300, 3), 0.0);
+        assert_eq!(worst_stretch_pct(&short, 0, 0, 3), 0.0);
+        // Edges that reach past the span count only what lies inside it.
+        assert_eq!(worst_stretch_pct(&[(-50, 20), (290, 400)], 0, 300, 3), 20.0);
+    }
+
+    #[test]
+    fn the_worst_stretch_is_the_brute_force_maximum() {
+        // Every integer start of a 60 s stretch over 600 s, against random
+        // disjoint intervals (a fixed linear congruential sequence).
+        let mut x: u64 = 12345;
+        let mut next = |m: i64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) % m as u64) as i64
+        };
+        for _ in 0..200 {
+            let mut short = Vec::new();
+            let mut t = next(40);
+            while t < 600 {
+                let len = 1 + next(30);
+                short.push((t, (t + len).min(600)));
+                t += len + 1 + next(80);
+            }
+            let brute = (0..=540)
+                .map(|s0| {
+                    short
+                        .iter()
+                        .map(|&(a, b)| (b.min(s0 + 60) - a.max(s0)).max(0))
+                        .sum::<i64>()
+                })
+                .max()
+                .unwrap_or(0);
+            let got = worst_stretch_pct(&short, 0, 600, 10);
+            assert!(
+                (got - 100.0 * brute as f64 / 60.0).abs() < 1e-9,
+                "{short:?}: {got} vs {brute}"
+            );
+        }
     }
 
     #[test]
