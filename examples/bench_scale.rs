@@ -336,6 +336,40 @@ fn measure(replicas: &[&Replica], span: Duration) -> Measured {
     }
 }
 
+/// Waits until the first writes are done and the writes have calmed down
+/// (under one per hundred targets a second over 2 s), at most `within`: the
+/// windows fill a while after start, then every target whose count is off
+/// is written at once, and ticks queue for slots behind those writes. That
+/// storm is a start-up transient; what is measured after it is the steady
+/// state. With `first`, calm only counts once anything was written (before
+/// the windows fill nothing is). Returns how long it took, or None if the
+/// writes never calmed.
+fn settle(
+    replicas: &[&Replica],
+    targets: usize,
+    first: bool,
+    within: Duration,
+) -> Option<Duration> {
+    let writes = || -> f64 {
+        replicas
+            .iter()
+            .map(|r| sum(&r.metrics(), "scalepilot_scale_writes_total{"))
+            .sum()
+    };
+    let started = Instant::now();
+    let calm = targets as f64 / 100.0 * 2.0;
+    let mut last = writes();
+    while started.elapsed() < within {
+        std::thread::sleep(Duration::from_secs(2));
+        let now = writes();
+        if (now > 0.0 || !first) && now - last < calm {
+            return Some(started.elapsed());
+        }
+        last = now;
+    }
+    None
+}
+
 fn shards_held(replicas: &[&Replica]) -> f64 {
     replicas
         .iter()
@@ -458,6 +492,13 @@ fn main() {
         "r1 never held every shard"
     );
     std::thread::sleep(Duration::from_secs(15)); // windows fill, first writes
+    match settle(&[&one], o.targets, true, Duration::from_secs(120)) {
+        Some(t) => println!(
+            "1 replica: first writes done, writes calm after {:.0} s more",
+            t.as_secs_f64()
+        ),
+        None => println!("1 replica: writes never calmed within 120 s; measuring anyway"),
+    }
     let solo = measure(&[&one], o.measure);
     println!(
         "1 replica: {:.0} decisions/s, {:.0} samples/s ingested, tick lag p50 {:?} ms p99 {:?} ms, RSS max {:.1} MB",
@@ -476,6 +517,13 @@ fn main() {
         "3 replicas never held every shard"
     );
     std::thread::sleep(Duration::from_secs(15));
+    match settle(&all, o.targets, false, Duration::from_secs(120)) {
+        Some(t) => println!(
+            "3 replicas: writes calm after {:.0} s more",
+            t.as_secs_f64()
+        ),
+        None => println!("3 replicas: writes never calmed within 120 s; measuring anyway"),
+    }
     let (sent_before, t_before) = (sent.load(Ordering::Relaxed), Instant::now());
     let trio = measure(&all, o.measure);
     let produced_per_s =
