@@ -281,11 +281,17 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
                 let now_assigned = s.assigned();
                 metrics.shards_held.set(now_leading.len() as i64);
                 // A shard just assigned (its targets are ours to decide) or
-                // just won (to write) acts at once instead of at its next tick.
-                if now_leading.difference(&leading).next().is_some()
-                    || now_assigned.difference(&assigned).next().is_some()
-                {
-                    ticks.schedule.all_due(Instant::now());
+                // just won (to write) acts at once instead of at its next
+                // tick; the targets of the shards held already keep theirs.
+                let gained: BTreeSet<i32> = now_leading
+                    .difference(&leading)
+                    .chain(now_assigned.difference(&assigned))
+                    .copied()
+                    .collect();
+                if !gained.is_empty() {
+                    let in_gained =
+                        |k: &str| shards::partition_of(k, n).is_some_and(|p| gained.contains(&p));
+                    ticks.schedule.due_where(Instant::now(), in_gained);
                 }
                 leading = now_leading;
                 assigned = now_assigned;

@@ -129,6 +129,18 @@ impl Schedule {
         self.running.len()
     }
 
+    /// The targets `which` selects are due now (a shard just assigned or
+    /// won acts at once; a running one again as soon as its tick ends); the
+    /// others keep their time.
+    pub fn due_where(&mut self, now: Instant, which: impl Fn(&str) -> bool) {
+        for (k, slot) in self.slots.iter_mut().filter(|(k, _)| which(k)) {
+            slot.due = now;
+            if !self.running.contains(k) {
+                self.queue.push(Reverse((now, k.clone())));
+            }
+        }
+    }
+
     /// Every target is due now (a new leader acts at once; a running one
     /// again as soon as its tick ends).
     pub fn all_due(&mut self, now: Instant) {
@@ -214,6 +226,33 @@ mod tests {
             keys(&s, next),
             ["a/1"],
             "due at t0 + 1 s, as a/2 is; the key breaks the tie"
+        );
+    }
+
+    #[test]
+    fn only_the_targets_selected_fall_due_at_once() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(8);
+        s.follow([("a/1", 60 * S), ("a/2", 60 * S), ("b/1", 60 * S)], t0);
+        assert_eq!(s.start(t0, |_| true).len(), 3);
+        for k in ["a/1", "a/2", "b/1"] {
+            s.finished(k);
+        }
+        // a/2 is still running when its shard is won.
+        s.start(t0 + 60 * S, |k| k == "a/2");
+        s.due_where(t0 + 61 * S, |k| k.starts_with("a/"));
+        let now = s.start(t0 + 61 * S, |_| true);
+        assert_eq!(keys(&s, now), ["a/1"], "b/1 keeps its time; a/2 still runs");
+        s.finished("a/2");
+        assert_eq!(
+            s.start(t0 + 61 * S, |_| true),
+            vec![("a/2".to_string(), t0 + 61 * S)],
+            "a running target selected is due again as it ends"
+        );
+        assert_eq!(
+            s.next_due(),
+            Some(t0 + 120 * S),
+            "b/1, one interval after it last started"
         );
     }
 
