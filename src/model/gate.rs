@@ -19,6 +19,10 @@ use std::collections::VecDeque;
 use super::forecaster::Ahead;
 use super::margin::QUANTILE;
 
+/// The fewest scored forecasts a relaxation is earned from: from fewer, the
+/// `1 − QUANTILE` (tenth) quantile is only their minimum, a guess.
+const MIN_COVERS: usize = 10;
+
 #[derive(Clone, Debug)]
 struct Pending {
     ahead: Ahead,
@@ -144,11 +148,10 @@ impl AccuracyGate {
     /// The `1 − QUANTILE` quantile (the lower one) of the window's upper
     /// bound over the peak that came: in nine of ten forecasts the bound was
     /// at least this many times the peak.
-    /// None until the window holds at least ten such scores: from fewer, a
-    /// tenth quantile is only their minimum, a guess.
+    /// None until the window holds at least [`MIN_COVERS`] such scores.
     pub fn cover(&self) -> Option<f64> {
         let mut covers: Vec<f64> = self.scored.iter().filter_map(|s| s.cover).collect();
-        if (covers.len() as f64) < 1.0 / (1.0 - QUANTILE) - 1e-9 {
+        if covers.len() < MIN_COVERS {
             return None;
         }
         let k = ((1.0 - QUANTILE) * (covers.len() - 1) as f64).floor() as usize;
@@ -177,8 +180,7 @@ impl AccuracyGate {
                 self.window_s
             ),
             None => format!(
-                "relaxation earned: none (fewer than {:.0} forecasts scored in the last {} s)",
-                1.0 / (1.0 - QUANTILE),
+                "relaxation earned: none (fewer than {MIN_COVERS} forecasts scored in the last {} s)",
                 self.window_s
             ),
         }
