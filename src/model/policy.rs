@@ -10,14 +10,11 @@ use std::sync::Arc;
 use super::file::{ModelError, ModelFile};
 use super::forecaster::{Ahead, Forecaster};
 use super::gate::AccuracyGate;
-use crate::policy::{ForecastMode, ForecastSpec, RelaxTargets};
+use crate::policy::{ForecastMode, ForecastSpec, RelaxTargets, MAX_RELAX_TARGETS_PERCENT};
 
 /// The gate's defaults: 30 % MAPE over the last hour.
 pub const DEFAULT_MAX_MAPE_PERCENT: f64 = 30.0;
 pub const DEFAULT_GATE_WINDOW_S: i64 = 3600;
-/// The most targets may be raised (`relaxTargetsPercent`'s upper bound, and
-/// the ceiling of an earned relaxation by default).
-pub const MAX_RELAX_TARGETS_PERCENT: f64 = 50.0;
 
 #[derive(Clone, Debug)]
 pub struct PolicyModel {

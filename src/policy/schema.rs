@@ -251,6 +251,10 @@ pub struct ForecastSpec {
     pub relax_targets: Option<RelaxTargets>,
 }
 
+/// The most targets may be raised: `relaxTargetsPercent`'s upper bound, and
+/// the ceiling of an earned relaxation when none is given.
+pub const MAX_RELAX_TARGETS_PERCENT: f64 = 50.0;
+
 /// How far targets are raised while the forecast is trusted.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

@@ -5,7 +5,7 @@
 
 use super::schema::{
     MetricSourceType, MetricSpec, MetricTarget, MetricTargetType, PolicySpec, ScalingRules,
-    StreamAggregate, StreamSpec, TargetRef,
+    StreamAggregate, StreamSpec, TargetRef, MAX_RELAX_TARGETS_PERCENT,
 };
 
 /// One problem: where (a field path) and what.
@@ -376,10 +376,10 @@ fn check_forecast(out: &mut Issues, f: &crate::policy::ForecastSpec, path: &str)
         }
     }
     if let Some(r) = f.relax_targets_percent {
-        if !(0.0..=50.0).contains(&r) {
+        if !(0.0..=MAX_RELAX_TARGETS_PERCENT).contains(&r) {
             out.add(
                 format!("{path}.relaxTargetsPercent"),
-                format!("Invalid value: {r}: must be between 0 and 50"),
+                format!("Invalid value: {r}: must be between 0 and {MAX_RELAX_TARGETS_PERCENT}"),
             );
         }
     }
