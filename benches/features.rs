@@ -198,6 +198,7 @@ fn bench(c: &mut Criterion) {
         windows: vec![WindowSpec::tumbling(60_000)],
         distinct_label: None,
         per_pod: false,
+        quantiles: true,
     }));
     let sliding = Arc::new(Plan::everything(SeriesPlan {
         windows: vec![WindowSpec {
@@ -206,6 +207,7 @@ fn bench(c: &mut Criterion) {
         }],
         distinct_label: None,
         per_pod: false,
+        quantiles: true,
     }));
     let single = payloads(1);
     let batched = payloads(100);

@@ -131,6 +131,7 @@ fn engines() -> &'static Engines {
                 ],
                 distinct_label: Some("user".into()),
                 per_pod: true,
+                quantiles: true,
             })),
         }
     })

@@ -24,12 +24,13 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
                 ));
             }
             let policies: Vec<_> = report.policies.into_iter().map(|p| p.policy).collect();
-            plan_for(&policies)
+            plan_for(&policies).with_quantiles()
         }
         None => Plan::everything(SeriesPlan {
             windows: vec![WindowSpec::tumbling(DEFAULT_WINDOW_MS)],
             distinct_label: args.distinct_label.clone(),
             per_pod: false,
+            quantiles: true,
         }),
     };
     let cfg = IngestConfig {

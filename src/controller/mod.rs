@@ -212,7 +212,6 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
 
     let store = Arc::new(FeatureStore::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let in_force = |p: &PolicySet| p.policies().values().cloned().collect::<Vec<_>>();
     let registry = registry(&cfg, &client, &store);
     // The consumer starts when a policy in force first reads a stream: no
     // broker is contacted while none does.
@@ -223,7 +222,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
         if !streams && !sharded {
             return;
         }
-        let plan = plan_for(&in_force(p));
+        let plan = plan_for(p.policies().values().map(|p| &**p));
         match (ingest.as_ref(), cfg.ingest.as_ref()) {
             (Some(running), _) => {
                 let _ = running.plans.send(plan);

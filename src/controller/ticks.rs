@@ -105,7 +105,7 @@ impl Ticks {
             }
             let job = Job {
                 key: key.clone(),
-                policy: policy.clone(),
+                policy: Arc::clone(policy),
                 resource: resource.clone(),
                 leadership,
                 due,

@@ -59,7 +59,7 @@ impl TargetState {
 /// One tick to run.
 pub struct Job {
     pub key: String,
-    pub policy: ScalingPolicy,
+    pub policy: Arc<ScalingPolicy>,
     pub resource: ApiResource,
     /// The Lease the target is written under (the leader's, or its shard's).
     pub leadership: Leadership,

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use foldhash::{HashMap, HashMapExt, HashSet};
 
+use super::keyed::KeyedDeque;
 use super::sample::{check, Rejection, Sample, MIN_EVENT_TIME_MS};
 use super::window::{sort_windows, Aggregate, WindowFeatures, WindowSpec};
 
@@ -64,6 +65,10 @@ pub struct SeriesPlan {
     pub distinct_label: Option<String>,
     /// One series per pod (samples carrying `pod`), for Pods and Resource metrics.
     pub per_pod: bool,
+    /// Keep a quantile sketch: some reader wants a quantile of this metric.
+    /// Without, a window's quantiles are `None` and it holds no sketch (at
+    /// least 1 KB a window once it has a value).
+    pub quantiles: bool,
 }
 
 /// Which series to keep and how: from the policies, or one default for all.
@@ -100,6 +105,18 @@ impl Plan {
         if let Some(m) = metric {
             metrics.insert(m.to_string(), Arc::new(plan));
         }
+    }
+
+    /// Every series keeps a quantile sketch, whatever the policies read
+    /// (what `scalepilot features` prints).
+    pub fn with_quantiles(mut self) -> Self {
+        let on = |p: &mut Arc<SeriesPlan>| Arc::make_mut(p).quantiles = true;
+        self.default.iter_mut().for_each(on);
+        self.by_target
+            .values_mut()
+            .flat_map(HashMap::values_mut)
+            .for_each(on);
+        self
     }
 
     /// The plan of a series, or `None` when its target is named by no policy.
@@ -232,10 +249,10 @@ struct Series {
     /// The newest event time folded in.
     last_ts: i64,
     /// Open windows by (end, spec index) so the oldest close first.
-    open: BTreeMap<(i64, usize), OpenWindow>,
+    open: KeyedDeque<(i64, usize), OpenWindow>,
     closed: VecDeque<WindowFeatures>,
     /// Dedupe ids by one-second pane of event time.
-    panes: BTreeMap<i64, Pane>,
+    panes: KeyedDeque<i64, Pane>,
     /// The emptied id set of the last pane dropped, for the next pane to
     /// fill without allocating and growing a set of its own.
     spare: HashSet<u64>,
@@ -478,9 +495,9 @@ impl Partition {
                     pod: pod.map(str::to_string),
                     plan,
                     last_ts: s.ts,
-                    open: BTreeMap::new(),
+                    open: KeyedDeque::default(),
                     closed: VecDeque::new(),
-                    panes: BTreeMap::new(),
+                    panes: KeyedDeque::default(),
                     spare: HashSet::default(),
                 },
             );
@@ -493,8 +510,7 @@ impl Partition {
         let spare = &mut series.spare;
         let pane = series
             .panes
-            .entry(s.ts.div_euclid(PANE_MS))
-            .or_insert_with(|| Pane {
+            .get_or_insert_with(s.ts.div_euclid(PANE_MS), || Pane {
                 ids: std::mem::take(spare),
                 first: mark,
             });
@@ -520,9 +536,9 @@ impl Partition {
                 if self.closed_through.is_some_and(|b| end <= b) {
                     continue; // closed and published before the restart
                 }
-                let w = series.open.entry((end, i)).or_insert_with(|| OpenWindow {
+                let w = series.open.get_or_insert_with((end, i), || OpenWindow {
                     start,
-                    agg: Aggregate::new(track),
+                    agg: Aggregate::new(track, series.plan.quantiles),
                     first: mark,
                 });
                 w.first = w.first.earlier(mark);
@@ -554,7 +570,7 @@ impl Partition {
             .flat_map(|(t, ms)| ms.values().map(move |s| (t, s)))
         {
             out.extend(series.closed.iter().cloned());
-            for (&(_, i), w) in &series.open {
+            for (&(_, i), w) in series.open.iter() {
                 out.push(series.features(target, i, w, false));
             }
         }
@@ -695,12 +711,13 @@ fn close(
 ) -> usize {
     let Some(w) = watermark else { return 0 };
     let horizon = w.saturating_sub(cfg.allowed_lateness_ms);
-    while let Some(entry) = series.open.first_entry() {
-        let (end, i) = *entry.key();
+    while let Some((end, i)) = series.open.first_key() {
         if end > horizon {
             break;
         }
-        let w = entry.remove();
+        let Some((_, w)) = series.open.pop_first() else {
+            break;
+        };
         let features = series.features(target, i, &w, true);
         if cfg.retain_closed > 0 {
             series.closed.push_back(features.clone());
@@ -711,11 +728,13 @@ fn close(
         newly_closed.push(features);
     }
     let mut dropped = 0;
-    while let Some(entry) = series.panes.first_entry() {
-        if (*entry.key() + 1).saturating_mul(PANE_MS) > horizon {
+    while let Some(pane) = series.panes.first_key() {
+        if (pane + 1).saturating_mul(PANE_MS) > horizon {
             break;
         }
-        let mut ids = entry.remove().ids;
+        let Some((_, Pane { mut ids, .. })) = series.panes.pop_first() else {
+            break;
+        };
         let n = ids.len();
         dropped += n;
         ids.clear();

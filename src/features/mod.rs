@@ -10,6 +10,7 @@
 //! hands payloads and positions in, and reads features out.
 
 mod engine;
+mod keyed;
 mod observe;
 pub mod otlp;
 mod otlp_json;

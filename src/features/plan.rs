@@ -38,11 +38,13 @@ pub fn is_per_pod(m: &MetricSpec) -> bool {
 }
 
 /// The engine's plan for a set of (valid) policies.
-pub fn plan_for(policies: &[ScalingPolicy]) -> Plan {
+pub fn plan_for<'a>(policies: impl IntoIterator<Item = &'a ScalingPolicy>) -> Plan {
+    // A metric no policy names is read by no decision: no sketch for it.
     let default = || SeriesPlan {
         windows: vec![WindowSpec::tumbling(DEFAULT_WINDOW_MS)],
         distinct_label: None,
         per_pod: false,
+        quantiles: false,
     };
     let mut plan = Plan::targets(default());
     for p in policies {
@@ -63,8 +65,16 @@ pub fn plan_for(policies: &[ScalingPolicy]) -> Plan {
                 windows: Vec::new(),
                 distinct_label: None,
                 per_pod: false,
+                quantiles: false,
             });
             series.per_pod |= is_per_pod(m);
+            series.quantiles |= matches!(
+                st.aggregate,
+                StreamAggregate::P50
+                    | StreamAggregate::P90
+                    | StreamAggregate::P95
+                    | StreamAggregate::P99
+            );
             let spec = WindowSpec { size_ms, slide_ms };
             if !series.windows.contains(&spec) {
                 series.windows.push(spec);

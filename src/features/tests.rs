@@ -19,6 +19,7 @@ fn minute_plan() -> Arc<Plan> {
         windows: vec![WindowSpec::tumbling(60_000)],
         distinct_label: Some("user".into()),
         per_pod: false,
+        quantiles: true,
     }))
 }
 
@@ -180,6 +181,7 @@ fn sliding_windows_hold_each_sample_in_size_over_slide_windows() {
         }],
         distinct_label: None,
         per_pod: false,
+        quantiles: true,
     }));
     let mut p = Partition::new(EngineConfig::default(), plan);
     fold_all(&mut p, &[msg(Some("a"), T0 + 61_000, "a/b", "m", 2.0)]);
@@ -232,6 +234,7 @@ fn only_planned_targets_are_kept_and_closed_windows_are_bounded() {
         windows: vec![WindowSpec::tumbling(1_000)],
         distinct_label: None,
         per_pod: false,
+        quantiles: true,
     });
     plan.add(
         "shop/web",
@@ -240,6 +243,7 @@ fn only_planned_targets_are_kept_and_closed_windows_are_bounded() {
             windows: vec![WindowSpec::tumbling(1_000)],
             distinct_label: None,
             per_pod: false,
+            quantiles: true,
         },
     );
     let mut p = Partition::new(EngineConfig::default(), Arc::new(plan));
@@ -357,6 +361,67 @@ spec:
         .as_deref()
         .unwrap()
         .starts_with("no closed 10s window"));
+}
+
+#[test]
+fn only_metrics_read_as_a_quantile_keep_a_sketch() {
+    let yaml = r#"
+apiVersion: scalepilot.io/v1alpha1
+kind: ScalingPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  target: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 10
+  metrics:
+  - type: External
+    external: {metric: {name: rps}, target: {type: AverageValue, averageValue: '10'}}
+    stream: {window: 10s, aggregate: rate}
+  - type: External
+    external: {metric: {name: latency}, target: {type: Value, value: '100'}}
+    stream: {window: 10s, aggregate: p95}
+"#;
+    let policy: crate::policy::ScalingPolicy = serde_saphyr::from_str(yaml).unwrap();
+    let messages: Vec<String> = (0..40i64)
+        .flat_map(|i| {
+            ["rps", "latency"].map(|m| {
+                let id = format!("{m}{i}");
+                msg(Some(&id), T0 + i * 1000, "shop/web", m, (i % 10) as f64)
+            })
+        })
+        .collect();
+    let closed = |plan: Plan| {
+        let mut p = Partition::new(EngineConfig::default(), Arc::new(plan));
+        fold_all(&mut p, &messages);
+        let windows: Vec<_> = p.windows().into_iter().filter(|w| w.closed).collect();
+        let p95 = |metric: &str| -> Vec<Option<f64>> {
+            let of = windows.iter().filter(|w| w.metric == metric);
+            of.map(|w| w.quantiles.p95).collect()
+        };
+        (p95("rps"), p95("latency"))
+    };
+    let (rps, latency) = closed(plan_for(std::slice::from_ref(&policy)));
+    assert!(
+        !rps.is_empty() && rps.iter().all(Option::is_none),
+        "{rps:?}"
+    );
+    // Values 0..9 in each 10 s window: DDSketch's 95th percentile is the
+    // value of rank ⌊0.95 × 9⌋ = 8, to 1 %.
+    let near_8 = |q: &Option<f64>| q.is_some_and(|q| (q - 8.0).abs() <= 0.08);
+    assert!(!latency.is_empty());
+    assert!(latency.iter().all(near_8), "{latency:?}");
+    let obs = observations(&policy.spec, &{
+        let mut p = Partition::new(EngineConfig::default(), Arc::new(plan_for([&policy])));
+        fold_all(&mut p, &messages);
+        p.windows()
+    });
+    assert!(
+        !obs[1].values.is_empty() && obs[1].values.iter().all(|v| (7920..=8080).contains(v)),
+        "{:?}",
+        obs[1]
+    );
+    // `scalepilot features` shows every quantile.
+    let (rps, _) = closed(plan_for(std::slice::from_ref(&policy)).with_quantiles());
+    assert!(rps.iter().all(near_8), "{rps:?}");
 }
 
 #[test]
@@ -488,6 +553,7 @@ fn a_metric_name_cannot_pose_as_a_per_pod_series() {
         windows: vec![WindowSpec::tumbling(60_000)],
         distinct_label: None,
         per_pod: true,
+        quantiles: true,
     }));
     let mut p = Partition::new(EngineConfig::default(), plan);
     let messages = [

@@ -72,7 +72,8 @@ pub struct Aggregate {
     /// Σ weight·value and Σ weight of the EWMA.
     ewma_num: f64,
     ewma_den: f64,
-    sketch: DDSketch,
+    /// Only when quantiles are wanted (see [`super::SeriesPlan::quantiles`]).
+    sketch: Option<Box<DDSketch>>,
     distinct: Option<CardinalityEstimator<u64>>,
 }
 
@@ -88,7 +89,7 @@ impl std::fmt::Debug for Aggregate {
 }
 
 impl Aggregate {
-    pub fn new(track_distinct: bool) -> Self {
+    pub fn new(track_distinct: bool, quantiles: bool) -> Self {
         Aggregate {
             count: 0,
             sum: 0.0,
@@ -96,7 +97,7 @@ impl Aggregate {
             max: f64::NEG_INFINITY,
             ewma_num: 0.0,
             ewma_den: 0.0,
-            sketch: DDSketch::new(Config::defaults()),
+            sketch: quantiles.then(|| Box::new(DDSketch::new(Config::defaults()))),
             distinct: track_distinct.then(CardinalityEstimator::new),
         }
     }
@@ -109,7 +110,9 @@ impl Aggregate {
         self.sum += value;
         self.min = self.min.min(value);
         self.max = self.max.max(value);
-        self.sketch.add(value);
+        if let Some(sketch) = self.sketch.as_mut() {
+            sketch.add(value);
+        }
         if let (Some(d), Some(l)) = (self.distinct.as_mut(), label) {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             l.hash(&mut h);
@@ -118,7 +121,7 @@ impl Aggregate {
     }
 
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        self.sketch.quantile(q).ok().flatten()
+        self.sketch.as_ref()?.quantile(q).ok().flatten()
     }
 
     pub fn ewma(&self) -> Option<f64> {
@@ -257,7 +260,7 @@ mod tests {
 
     #[test]
     fn aggregates_and_sketch_error_bounds() {
-        let mut a = Aggregate::new(true);
+        let mut a = Aggregate::new(true, true);
         for i in 1..=1000 {
             a.add(f64::from(i), 1.0, Some(&format!("user-{}", i % 100)));
         }
@@ -280,7 +283,7 @@ mod tests {
         let spec = WindowSpec::tumbling(80_000); // half-life 10 s
         let samples = [(79_999, 10.0), (70_000, 0.0), (0, 1000.0)];
         let ewma = |order: &[usize]| {
-            let mut a = Aggregate::new(false);
+            let mut a = Aggregate::new(false, true);
             for &i in order {
                 let (ts, v) = samples[i];
                 a.add(v, spec.ewma_weight(ts, 80_000), None);

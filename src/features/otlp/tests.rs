@@ -92,6 +92,7 @@ fn plan(window_ms: i64, per_pod: bool) -> Arc<Plan> {
         windows: vec![WindowSpec::tumbling(window_ms)],
         distinct_label: None,
         per_pod,
+        quantiles: true,
     }))
 }
 
