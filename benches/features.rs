@@ -3,7 +3,9 @@
 //! 60 s tumbling window and into a 60 s window sliding every 5 s; and, side by
 //! side, the same 100-sample batches as OTLP requests (as the OpenTelemetry
 //! Collector's Kafka exporter writes them): gauges in protobuf and in JSON,
-//! and cumulative counters in protobuf (turned into increases).
+//! and cumulative counters in protobuf (turned into increases). The JSON
+//! cases run with a quantile sketch per window and, `_no_sketch`, without
+//! one, as the controller keeps a metric its policy reads as a rate.
 
 use std::sync::Arc;
 
@@ -200,6 +202,14 @@ fn bench(c: &mut Criterion) {
         per_pod: false,
         quantiles: true,
     }));
+    // What the controller keeps for a policy reading `rate` (or count, sum,
+    // mean, min, max): no quantile sketch, the same work as the Python peer.
+    let lean = Arc::new(Plan::everything(SeriesPlan {
+        windows: vec![WindowSpec::tumbling(60_000)],
+        distinct_label: None,
+        per_pod: false,
+        quantiles: false,
+    }));
     let sliding = Arc::new(Plan::everything(SeriesPlan {
         windows: vec![WindowSpec {
             size_ms: 60_000,
@@ -220,6 +230,7 @@ fn bench(c: &mut Criterion) {
         .collect();
     assert_eq!(run(&single, &tumbling), EVENTS as u64);
     assert_eq!(run(&batched, &tumbling), EVENTS as u64);
+    assert_eq!(run(&batched, &lean), EVENTS as u64);
     assert_eq!(run_otlp(&otlp_proto, &tumbling), EVENTS as u64);
     assert_eq!(run_otlp(&otlp_json, &tumbling), EVENTS as u64);
     // 40 (target, pod) series: each one's first point is its baseline.
@@ -232,6 +243,12 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("batch100_tumbling", |b| {
         b.iter(|| run(black_box(&batched), &tumbling))
+    });
+    g.bench_function("single_tumbling_no_sketch", |b| {
+        b.iter(|| run(black_box(&single), &lean))
+    });
+    g.bench_function("batch100_tumbling_no_sketch", |b| {
+        b.iter(|| run(black_box(&batched), &lean))
     });
     g.bench_function("batch100_sliding_60s_5s", |b| {
         b.iter(|| run(black_box(&batched), &sliding))
