@@ -427,6 +427,43 @@ fn double_writes(requests: &[apiserver::Request], partitions: u32) -> usize {
     bad
 }
 
+/// Whether every shard of `shards` has moved, in the requests given (those
+/// after the kill): a Lease write naming a holder other than `dead`, then a
+/// `/scale` read by that holder of a target of the shard (its first tick
+/// there: a target just gained has no `/scale` read cached).
+fn moved_and_ticking(
+    requests: &[apiserver::Request],
+    shards: &BTreeSet<i32>,
+    partitions: u32,
+    dead: &str,
+) -> (bool, bool) {
+    let mut holder: BTreeMap<i32, String> = BTreeMap::new();
+    let mut ticking = BTreeSet::new();
+    for r in requests.iter().filter(|r| r.status < 300) {
+        if r.is_write() && r.path.contains("/leases") {
+            let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
+            let who = body["spec"]["holderIdentity"].as_str().unwrap_or_default();
+            let shard = shards
+                .iter()
+                .find(|s| body["metadata"]["name"] == lease_name("scalepilot-leader", **s));
+            if let Some(s) = shard.filter(|_| !who.is_empty() && who != dead) {
+                holder.insert(*s, who.to_string());
+            }
+        } else if r.method == "GET" && !r.is_watch() {
+            let name = r
+                .path
+                .strip_suffix("/scale")
+                .and_then(|p| p.rsplit('/').next());
+            let shard = name.and_then(|n| partition_of(&format!("{NS}/{n}"), partitions));
+            if let Some(s) = shard.filter(|s| holder.get(s) == Some(&identity_of(r))) {
+                ticking.insert(s);
+            }
+        }
+    }
+    let moved = shards.iter().all(|s| holder.contains_key(s));
+    (moved, shards.is_subset(&ticking))
+}
+
 fn main() {
     let o = opts();
     let dir = std::env::temp_dir().join(broker::unique("bench-scale"));
@@ -553,6 +590,7 @@ fn main() {
     let most = (0..three.len()).max_by_key(|i| held_by(&three[*i].name).len());
     let victim = three.remove(most.unwrap_or(0));
     let dead_shards = held_by(&victim.name);
+    let dead_name = victim.name.clone();
     let from = server.requests().len();
     drop(victim); // SIGKILL
     let killed = Instant::now();
@@ -566,6 +604,7 @@ fn main() {
         .collect();
     let mut failover_s = None;
     let mut reaction_s = None;
+    let (mut moved_s, mut ticking_s) = (None, None);
     while killed.elapsed() < Duration::from_secs(90) {
         let reqs = server.requests();
         let written: BTreeSet<i32> = reqs[from..]
@@ -582,19 +621,27 @@ fn main() {
             })
             .collect();
         let at = Some(killed.elapsed().as_secs_f64());
+        let (moved, ticking) =
+            moved_and_ticking(&reqs[from..], &dead_shards, o.partitions, &dead_name);
+        if moved_s.is_none() && moved {
+            moved_s = at;
+        }
+        if ticking_s.is_none() && ticking {
+            ticking_s = at;
+        }
         if failover_s.is_none() && dead_shards.is_subset(&written) {
             failover_s = at;
         }
         if reaction_s.is_none() && alive_shards.is_subset(&written) {
             reaction_s = at;
         }
-        if failover_s.is_some() && reaction_s.is_some() {
+        if failover_s.is_some() && reaction_s.is_some() && ticking_s.is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
     println!(
-        "killed one of 3 (shards {dead_shards:?}): its shards written again after {failover_s:?} s; the survivors' own shards reacted to the new load after {reaction_s:?} s"
+        "killed one of 3 (shards {dead_shards:?}): their Leases held by survivors after {moved_s:?} s, their targets ticked by the new holders after {ticking_s:?} s, written again after {failover_s:?} s; the survivors' own shards reacted to the new load after {reaction_s:?} s"
     );
     stop.store(true, Ordering::Relaxed);
     let _ = producer.join();
@@ -622,6 +669,9 @@ fn main() {
             "speedup3v1": (trio.decisions_per_s / solo.decisions_per_s.max(1e-9) * 100.0).round() / 100.0,
             "failoverS": opt(failover_s),
             "reactionS": opt(reaction_s),
+            // Shards moved: Leases taken over, then ticking under the new holder.
+            "shardsMovedS": opt(moved_s),
+            "shardsTickingS": opt(ticking_s),
             "doubleWrites": doubles,
         })
     );
