@@ -148,6 +148,16 @@ impl CheckpointReader {
             return Ok(());
         }
         self.consumer.assign(&tpl)?;
+        // Assigned only while reading: left assigned, librdkafka fetches the
+        // log in the background for ever, each checkpoint written again, into
+        // a queue nobody reads.
+        let read = self.read_to(&ends, timeout);
+        self.consumer.unassign()?;
+        read
+    }
+
+    /// Reads the assigned partitions up to `ends`.
+    fn read_to(&mut self, ends: &HashMap<i32, i64>, timeout: Duration) -> KafkaResult<()> {
         let deadline = Instant::now() + timeout;
         while ends
             .iter()
