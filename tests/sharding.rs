@@ -20,10 +20,15 @@ mod world;
 use world::*;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::jiff::Timestamp;
+
 use scalepilot::controller::shards::{lease_name, partition_of};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The topic's partitions (`World::new` creates 3).
 const PARTITIONS: u32 = 3;
@@ -48,17 +53,66 @@ fn targets() -> Vec<String> {
     names
 }
 
+/// The name of the shard Lease of `name`'s partition.
+fn shard_of(name: &str) -> String {
+    let p = partition_of(&format!("{NS}/{name}"), PARTITIONS).unwrap();
+    lease_name("scalepilot-leader", p)
+}
+
 /// Who holds the shard Lease of `name`'s partition.
 fn shard_holder(w: &World, name: &str) -> Option<String> {
-    let p = partition_of(&format!("{NS}/{name}"), PARTITIONS).unwrap();
     w.server
         .get(
             "coordination.k8s.io/v1",
             "Lease",
             "scalepilot",
-            &lease_name("scalepilot-leader", p),
+            &shard_of(name),
         )
         .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
+}
+
+/// A Lease held by "ghost", a replica outside the test, renewed every
+/// 500 ms straight into the store until dropped.
+struct Ghost {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ghost {
+    fn hold(w: &World, lease: &str) -> Ghost {
+        let stop = Arc::new(AtomicBool::new(false));
+        let put = w.server.putter();
+        let (name, halt) = (lease.to_string(), stop.clone());
+        let renew = move || {
+            let now = serde_json::to_value(MicroTime(Timestamp::now())).unwrap();
+            put(json!({
+                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": name, "namespace": "scalepilot"},
+                "spec": {"holderIdentity": "ghost", "leaseDurationSeconds": 4,
+                         "acquireTime": now, "renewTime": now},
+            }));
+        };
+        renew();
+        let thread = std::thread::spawn(move || {
+            while !halt.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                renew();
+            }
+        });
+        Ghost {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ghost {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The identities that wrote `/scale` of `name` (successfully), in order.
@@ -90,25 +144,44 @@ fn partition_shards_split_the_targets_and_move_when_a_replica_dies() {
         .iter()
         .map(|n| Load::start(&w.topic, &format!("{NS}/{n}"), 50))
         .collect();
+    // The first target's shard Lease is held by a replica of the previous
+    // rollout ("ghost"), renewed until told to stop: whoever is assigned that
+    // shard must wait it out and write nothing for its targets meanwhile.
+    let ghosted = shard_of(&names[0]);
+    let ghost = Ghost::hold(&w, &ghosted);
     let group = unique("shared");
     let sharded = ["--sharding", "partitions"];
     let mut a = w.spawn_in("a", &group, &sharded);
     let mut b = w.spawn_in("b", &group, &sharded);
-    for n in &names {
+    let (held_back, free): (Vec<&String>, Vec<&String>) =
+        names.iter().partition(|n| shard_of(n) == ghosted);
+    for n in &free {
         w.wait_replicas(n, 5, Duration::from_secs(90), &[&a, &b]);
     }
-    // Each target was written by one replica: the holder of its shard's Lease.
+    for n in &held_back {
+        assert_eq!(
+            w.replicas(n),
+            2,
+            "{n} scaled while {ghosted} was the ghost's"
+        );
+    }
+    drop(ghost);
+    for n in &held_back {
+        w.wait_replicas(n, 5, Duration::from_secs(30), &[&a, &b]);
+    }
+    // Every write was made by the holder of its shard's Lease at that moment
+    // (while the group settles a shard may move, but never be written by two
+    // at once), and each target ends up with its shard's holder as writer.
+    writes_follow_the_leases(&w, &names);
     let mut wrote: BTreeSet<String> = BTreeSet::new();
     for n in &names {
-        let who: BTreeSet<String> = writers(&w, n, 0).into_iter().map(|(id, _)| id).collect();
-        assert_eq!(who.len(), 1, "{n} written by {who:?}");
-        let holder = shard_holder(&w, n);
+        let last = writers(&w, n, 0).last().map(|(id, _)| id.clone());
         assert_eq!(
-            holder.as_ref(),
-            who.first(),
-            "{n}: writer vs shard Lease holder"
+            shard_holder(&w, n),
+            last,
+            "{n}: last writer vs shard Lease holder"
         );
-        wrote.extend(who);
+        wrote.extend(last);
     }
     assert_eq!(
         wrote,
@@ -147,4 +220,44 @@ fn partition_shards_split_the_targets_and_move_when_a_replica_dies() {
         let after = writers(&w, n, from);
         assert_eq!(after.last(), Some(&(survivor.to_string(), 8)), "{n}");
     }
+    writes_follow_the_leases(&w, &names);
+}
+
+/// Replays the request log in order: each successful Lease create or replace
+/// sets that Lease's holder (none on release), and each successful `/scale`
+/// write of a target must come from the holder of its shard's Lease.
+fn writes_follow_the_leases(w: &World, names: &[String]) {
+    let mut holder: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut checked = 0;
+    for r in w.server.requests() {
+        if !r.is_write() || r.status >= 300 {
+            continue;
+        }
+        if r.path.contains("/leases") {
+            let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
+            if let Some(name) = body["metadata"]["name"].as_str() {
+                let who = body["spec"]["holderIdentity"].as_str().map(str::to_string);
+                holder.insert(name.to_string(), who);
+            }
+            continue;
+        }
+        let Some(n) = r
+            .path
+            .strip_suffix("/scale")
+            .and_then(|p| p.rsplit_once("/deployments/"))
+            .map(|(_, n)| n)
+        else {
+            continue;
+        };
+        let lease = &shard_of(n);
+        let held = holder.get(lease).cloned().flatten();
+        assert_eq!(
+            held.as_deref(),
+            Some(identity_of(&r).as_str()),
+            "{n} written by {} while {lease} was held by {held:?}",
+            identity_of(&r)
+        );
+        checked += 1;
+    }
+    assert!(checked >= names.len(), "only {checked} /scale writes seen");
 }

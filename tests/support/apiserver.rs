@@ -186,6 +186,17 @@ preferences: {{}}
             .unwrap_or_else(|e| panic!("TestApiServer::put: {e}"))
     }
 
+    /// `put` for another thread, usable after this server is moved or
+    /// borrowed elsewhere (a writer outside the test, renewing a Lease).
+    pub fn putter(&self) -> impl Fn(Value) -> Value + Send + 'static {
+        let shared = self.shared.clone();
+        move |obj| {
+            lock(&shared.store)
+                .put(obj)
+                .unwrap_or_else(|e| panic!("TestApiServer::put: {e}"))
+        }
+    }
+
     pub fn get(&self, api_version: &str, kind: &str, ns: &str, name: &str) -> Option<Value> {
         let rt = resource(api_version, kind);
         lock(&self.shared.store).get(rt, ns, name).ok()
