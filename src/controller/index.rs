@@ -76,6 +76,12 @@ where
         &self.store
     }
 
+    /// Rebuilds the index now (the next `get` would after [`MAX_AGE`]).
+    pub fn refresh(&self) {
+        let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        index.at = None;
+    }
+
     /// The objects under `key` (as of at most [`MAX_AGE`] ago).
     pub fn get(&self, key: &Key) -> Vec<Arc<K>> {
         let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
@@ -95,20 +101,23 @@ where
 /// The Pods of one namespace, as watched, indexed by label pair.
 pub type Pods = Indexed<Pod>;
 
-/// The label pairs of a pod.
-pub fn labels(p: &Pod) -> Vec<Key> {
-    let labels = p.metadata.labels.iter().flatten();
+/// The label pairs of a pod (of any object).
+pub fn labels<K: Resource>(p: &K) -> Vec<Key> {
+    let labels = p.meta().labels.iter().flatten();
     labels.map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-fn labels_match(p: &Pod, selector: &Selector) -> bool {
-    let labels = p.metadata.labels.as_ref();
+fn labels_match<K: Resource>(p: &K, selector: &Selector) -> bool {
+    let labels = p.meta().labels.as_ref();
     labels.is_some_and(|l| selector.matches(l))
 }
 
 /// The pods `selector` selects; an empty selector selects none (a target
 /// reports none only when it has no pods).
-pub fn select(pods: &Pods, selector: &Selector) -> Vec<Arc<Pod>> {
+pub fn select<K: Resource + Clone + 'static>(pods: &Indexed<K>, selector: &Selector) -> Vec<Arc<K>>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
     if selector.selects_all() {
         return Vec::new();
     }
@@ -121,7 +130,7 @@ pub fn select(pods: &Pods, selector: &Selector) -> Vec<Arc<Pod>> {
         None => pods.store().state(),
     };
     let selected = candidates.into_iter();
-    selected.filter(|p| labels_match(p, selector)).collect()
+    selected.filter(|p| labels_match(p.as_ref(), selector)).collect()
 }
 
 /// The HPAs of one namespace, indexed by the kind and name they scale.

@@ -20,7 +20,7 @@ mod feed;
 mod forecast;
 mod gather;
 pub mod history;
-mod index;
+pub mod index;
 pub mod leader;
 mod objects;
 mod policies;
