@@ -11,13 +11,13 @@ use std::sync::Arc;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::DynamicObject;
-use kube::core::{ApiResource, Selector};
+use kube::core::ApiResource;
 use kube::runtime::reflector::{self, reflector, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
 use tokio::task::JoinHandle;
 
-use super::index::{self, Hpas, Pods};
+use super::index::{self, Hpas, PodSelector, Pods};
 use super::objects;
 use super::watched_pod::WatchedPod;
 
@@ -203,7 +203,7 @@ impl View {
 
     /// The pods of namespace `ns` that `selector` selects; an empty selector
     /// selects none (a target reports none only when it has no pods).
-    pub fn pods(&self, ns: &str, selector: &Selector) -> Vec<Arc<WatchedPod>> {
+    pub fn pods(&self, ns: &str, selector: &PodSelector) -> Vec<Arc<WatchedPod>> {
         self.0
             .get(ns)
             .map_or_else(Vec::new, |n| index::select(&n.pods, selector))
@@ -223,14 +223,16 @@ impl View {
                 .map_or("", |(g, _)| g)
                 .to_string()
         };
-        let scaling = n.hpas.get(&(ar.kind.clone(), name.to_string()));
-        scaling.into_iter().find(|h| {
+        let scaling = n.hpas.get(index::key(&ar.kind, name), |h| {
             let r = h.spec.as_ref().map(|s| &s.scale_target_ref);
             r.is_some_and(|r| {
-                r.api_version
-                    .as_deref()
-                    .is_none_or(|v| group(v) == ar.group)
+                r.kind == ar.kind
+                    && r.name == name
+                    && r.api_version
+                        .as_deref()
+                        .is_none_or(|v| group(v) == ar.group)
             })
-        })
+        });
+        scaling.into_iter().next()
     }
 }

@@ -10,6 +10,7 @@ use kube::api::DynamicObject;
 use kube::core::ApiResource;
 
 use super::cluster::View;
+use super::index::PodSelector;
 use super::shadow::HpaView;
 use super::targets::{read_scale, ScaleRead};
 use super::telemetry::Metrics;
@@ -75,14 +76,20 @@ pub async fn gather(
     let hpa = view
         .hpa_for(s.resource, s.namespace, s.name)
         .map(|h| HpaView::of(&h));
-    let pods = match scale.selector.as_deref().map(selector::parse) {
-        Some(Ok(sel)) => tick::pods_of(&view.pods(s.namespace, &sel)),
-        Some(Err(e)) => {
-            if state.warn_once("selector") {
-                tracing::error!(target = %s.key, error = %e, "the /scale selector is not understood: no pods are counted");
+    let text = scale.selector.as_deref();
+    if state.selector.as_ref().map(|(t, _)| t.as_str()) != text {
+        state.selector = text.and_then(|t| match selector::parse(t) {
+            Ok(sel) => Some((t.to_string(), PodSelector::new(sel))),
+            Err(e) => {
+                if state.warn_once("selector") {
+                    tracing::error!(target = %s.key, error = %e, "the /scale selector is not understood: no pods are counted");
+                }
+                None
             }
-            Vec::new()
-        }
+        });
+    }
+    let pods = match &state.selector {
+        Some((_, sel)) => tick::pods_of(&view.pods(s.namespace, sel)),
         None => Vec::new(),
     };
     let target = Target {

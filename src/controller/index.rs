@@ -10,6 +10,7 @@
 //! kind and name they scale (in shadow mode every target has one).
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,17 @@ use super::watched_pod::WatchedPod as Pod;
 /// much later than through the store itself).
 pub const MAX_AGE: Duration = Duration::from_secs(1);
 
-/// A key of the index: a label and its value, or a kind and a name.
-type Key = (String, String);
+/// A key of the index: the hash of a label and its value, or of a kind and a
+/// name ([`key`]). Hashes, not the strings, so that a rebuild copies no
+/// string; two pairs may share one, so whoever looks up checks what it finds.
+pub type Key = u64;
+
+/// The index key of a pair of strings.
+pub fn key(a: &str, b: &str) -> Key {
+    let mut h = DefaultHasher::new();
+    (a, b).hash(&mut h);
+    h.finish()
+}
 
 struct Built<K> {
     at: Option<Instant>,
@@ -38,7 +48,7 @@ where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
     store: Store<K>,
-    keys: fn(&K) -> Vec<Key>,
+    keys: fn(&K, &mut dyn FnMut(Key)),
     index: Arc<Mutex<Built<K>>>,
 }
 
@@ -60,7 +70,7 @@ where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
     /// Indexes `store` by the keys `keys` gives each object.
-    pub fn new(store: Store<K>, keys: fn(&K) -> Vec<Key>) -> Self {
+    pub fn new(store: Store<K>, keys: fn(&K, &mut dyn FnMut(Key))) -> Self {
         let built = Built {
             at: None,
             by_key: HashMap::new(),
@@ -82,19 +92,29 @@ where
         index.at = None;
     }
 
-    /// The objects under `key` (as of at most [`MAX_AGE`] ago).
-    pub fn get(&self, key: &Key) -> Vec<Arc<K>> {
+    /// The objects under `key` (as of at most [`MAX_AGE`] ago) that `keep`
+    /// keeps.
+    pub fn get(&self, key: Key, keep: impl Fn(&K) -> bool) -> Vec<Arc<K>> {
         let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
         if index.at.is_none_or(|at| at.elapsed() >= MAX_AGE) {
-            index.by_key.clear();
+            // Each key's vector is emptied and refilled, not dropped and
+            // grown again: a rebuild of an unchanged store allocates nothing.
+            let by_key = &mut index.by_key;
+            by_key.values_mut().for_each(Vec::clear);
             for o in self.store.state() {
-                for k in (self.keys)(&o) {
-                    index.by_key.entry(k).or_default().push(Arc::clone(&o));
-                }
+                (self.keys)(&o, &mut |k| {
+                    by_key.entry(k).or_default().push(Arc::clone(&o))
+                });
             }
+            by_key.retain(|_, v| !v.is_empty());
             index.at = Some(Instant::now());
         }
-        index.by_key.get(key).cloned().unwrap_or_default()
+        let found = index
+            .by_key
+            .get(&key)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        found.iter().filter(|o| keep(o)).cloned().collect()
     }
 }
 
@@ -102,9 +122,10 @@ where
 pub type Pods = Indexed<Pod>;
 
 /// The label pairs of a pod (of any object).
-pub fn labels<K: Resource>(p: &K) -> Vec<Key> {
-    let labels = p.meta().labels.iter().flatten();
-    labels.map(|(k, v)| (k.clone(), v.clone())).collect()
+pub fn labels<K: Resource>(p: &K, out: &mut dyn FnMut(Key)) {
+    for (k, v) in p.meta().labels.iter().flatten() {
+        out(key(k, v));
+    }
 }
 
 fn labels_match<K: Resource>(p: &K, selector: &Selector) -> bool {
@@ -112,36 +133,54 @@ fn labels_match<K: Resource>(p: &K, selector: &Selector) -> bool {
     labels.is_some_and(|l| selector.matches(l))
 }
 
+/// A selector as a target's ticks use it again and again: parsed once, with
+/// the index key of its first equality requirement.
+#[derive(Clone, Debug)]
+pub struct PodSelector {
+    selector: Selector,
+    equal: Option<Key>,
+}
+
+impl PodSelector {
+    pub fn new(selector: Selector) -> Self {
+        let equal = selector.clone().into_iter().find_map(|e| match e {
+            Expression::Equal(k, v) => Some(key(&k, &v)),
+            _ => None,
+        });
+        PodSelector { selector, equal }
+    }
+}
+
 /// The pods `selector` selects; an empty selector selects none (a target
 /// reports none only when it has no pods).
-pub fn select<K: Resource + Clone + 'static>(pods: &Indexed<K>, selector: &Selector) -> Vec<Arc<K>>
+pub fn select<K: Resource + Clone + 'static>(
+    pods: &Indexed<K>,
+    selector: &PodSelector,
+) -> Vec<Arc<K>>
 where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
+    let PodSelector { selector, equal } = selector;
     if selector.selects_all() {
         return Vec::new();
     }
-    let equal = selector.clone().into_iter().find_map(|e| match e {
-        Expression::Equal(k, v) => Some((k, v)),
-        _ => None,
-    });
-    let candidates = match equal {
-        Some(key) => pods.get(&key),
-        None => pods.store().state(),
-    };
-    let selected = candidates.into_iter();
-    selected.filter(|p| labels_match(p.as_ref(), selector)).collect()
+    match equal {
+        Some(k) => pods.get(*k, |p| labels_match(p, selector)),
+        None => {
+            let all = pods.store().state().into_iter();
+            all.filter(|p| labels_match(p.as_ref(), selector)).collect()
+        }
+    }
 }
 
 /// The HPAs of one namespace, indexed by the kind and name they scale.
 pub type Hpas = Indexed<HorizontalPodAutoscaler>;
 
 /// The kind and name an HPA scales.
-pub fn scaled(h: &HorizontalPodAutoscaler) -> Vec<Key> {
-    let r = h.spec.as_ref().map(|s| &s.scale_target_ref);
-    r.map(|r| (r.kind.clone(), r.name.clone()))
-        .into_iter()
-        .collect()
+pub fn scaled(h: &HorizontalPodAutoscaler, out: &mut dyn FnMut(Key)) {
+    if let Some(r) = h.spec.as_ref().map(|s| &s.scale_target_ref) {
+        out(key(&r.kind, &r.name));
+    }
 }
 
 #[cfg(test)]
@@ -180,8 +219,9 @@ mod tests {
             writer.apply_watcher_event(&watcher::Event::InitApply(p));
         }
         writer.apply_watcher_event(&watcher::Event::InitDone);
-        let pods = Pods::new(reader, labels);
+        let pods = Pods::new(reader.clone(), labels);
         let sel = |s: &str| crate::controller::selector::parse(s).unwrap();
+        let pod_sel = |s: &str| PodSelector::new(sel(s));
         for s in [
             "app=web",
             "app=web,tier=front",
@@ -191,13 +231,27 @@ mod tests {
             "!canary",
         ] {
             let scan = pods.store().state().into_iter();
-            let want = names(scan.filter(|p| labels_match(p, &sel(s))).collect());
-            assert_eq!(names(select(&pods, &sel(s))), want, "{s}");
+            let want = names(scan.filter(|p| labels_match(p.as_ref(), &sel(s))).collect());
+            assert_eq!(names(select(&pods, &pod_sel(s))), want, "{s}");
         }
-        assert_eq!(names(select(&pods, &sel("app=web"))), ["web-1", "web-2"]);
+        assert_eq!(
+            names(select(&pods, &pod_sel("app=web"))),
+            ["web-1", "web-2"]
+        );
         assert!(
-            select(&pods, &Selector::default()).is_empty(),
+            select(&pods, &PodSelector::new(Selector::default())).is_empty(),
             "empty selects none"
+        );
+        // Keys are hashes: pods filed under a key not theirs (as a collision
+        // would) are still matched against the whole selector.
+        let collided = Pods::new(reader, |_, out| out(key("app", "web")));
+        assert_eq!(
+            names(select(&collided, &pod_sel("app=web"))),
+            ["web-1", "web-2"]
+        );
+        assert_eq!(
+            names(select(&collided, &pod_sel("app=web,tier=back"))),
+            ["web-2"]
         );
     }
 
@@ -222,8 +276,7 @@ mod tests {
         writer.apply_watcher_event(&watcher::Event::InitDone);
         let hpas = Hpas::new(reader, scaled);
         let found = |kind: &str, name: &str| -> Vec<String> {
-            let key = (kind.to_string(), name.to_string());
-            let got = hpas.get(&key);
+            let got = hpas.get(key(kind, name), |_| true);
             got.iter()
                 .map(|h| h.metadata.name.clone().unwrap())
                 .collect()

@@ -15,6 +15,7 @@ use super::actuate::{Actuator, PAUSED};
 use super::cluster::View;
 use super::forecast::ForecastState;
 use super::gather::{self, Subject};
+use super::index::PodSelector;
 use super::leader::Leadership;
 use super::objects::annotation;
 use super::targets::ScaleRead;
@@ -43,6 +44,8 @@ pub struct TargetState {
     pub forecast_generation: Option<u64>,
     /// The last `/scale` read (valid while the object's resourceVersion is).
     pub scale: Option<ScaleRead>,
+    /// Its selector, parsed (valid while its text is the same).
+    pub selector: Option<(String, PodSelector)>,
     /// Each metric's last reason for being missing.
     pub missing: HashMap<String, &'static str>,
     /// Conditions logged once until they clear.
