@@ -217,22 +217,6 @@ impl View {
         name: &str,
     ) -> Option<Arc<HorizontalPodAutoscaler>> {
         let n = self.0.get(ns)?;
-        let group = |api_version: &str| {
-            api_version
-                .split_once('/')
-                .map_or("", |(g, _)| g)
-                .to_string()
-        };
-        let scaling = n.hpas.get(index::key(&ar.kind, name), |h| {
-            let r = h.spec.as_ref().map(|s| &s.scale_target_ref);
-            r.is_some_and(|r| {
-                r.kind == ar.kind
-                    && r.name == name
-                    && r.api_version
-                        .as_deref()
-                        .is_none_or(|v| group(v) == ar.group)
-            })
-        });
-        scaling.into_iter().next()
+        index::hpa_scaling(&n.hpas, &ar.kind, &ar.group, name)
     }
 }

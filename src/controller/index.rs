@@ -176,6 +176,24 @@ where
 /// The HPAs of one namespace, indexed by the kind and name they scale.
 pub type Hpas = Indexed<HorizontalPodAutoscaler>;
 
+/// The HPA of `hpas` that scales the object `name` of `kind` in API group
+/// `group` (any version), if any.
+pub fn hpa_scaling(
+    hpas: &Hpas,
+    kind: &str,
+    group: &str,
+    name: &str,
+) -> Option<Arc<HorizontalPodAutoscaler>> {
+    let found = hpas.get(key(kind, name), |h| {
+        let r = h.spec.as_ref().map(|s| &s.scale_target_ref);
+        r.is_some_and(|r| {
+            let in_group = |v: &str| v.split_once('/').map_or("", |(g, _)| g) == group;
+            r.kind == kind && r.name == name && r.api_version.as_deref().is_none_or(in_group)
+        })
+    });
+    found.into_iter().next()
+}
+
 /// The kind and name an HPA scales.
 pub fn scaled(h: &HorizontalPodAutoscaler, out: &mut dyn FnMut(Key)) {
     if let Some(r) = h.spec.as_ref().map(|s| &s.scale_target_ref) {
@@ -284,5 +302,23 @@ mod tests {
         assert_eq!(found("Deployment", "web"), ["h1"]);
         assert_eq!(found("StatefulSet", "web"), ["h2"]);
         assert!(found("Deployment", "cart").is_empty());
+        // Every HPA filed under one key, as a collision would: still only
+        // the one scaling that kind and name, in that group.
+        let collided = Hpas::new(hpas.store().clone(), |_, out| out(key("Deployment", "web")));
+        let scaling = |kind: &str, group: &str, name: &str| {
+            hpa_scaling(&collided, kind, group, name).and_then(|h| h.metadata.name.clone())
+        };
+        assert_eq!(scaling("Deployment", "apps", "web").as_deref(), Some("h1"));
+        assert_eq!(
+            scaling("Deployment", "apps", "api"),
+            None,
+            "filed elsewhere"
+        );
+        assert_eq!(scaling("Deployment", "batch", "web"), None, "another group");
+        let under_its_key = |kind: &str, name: &str| {
+            hpa_scaling(&hpas, kind, "apps", name).and_then(|h| h.metadata.name.clone())
+        };
+        assert_eq!(under_its_key("StatefulSet", "web").as_deref(), Some("h2"));
+        assert_eq!(under_its_key("Deployment", "api").as_deref(), Some("h3"));
     }
 }
