@@ -388,43 +388,14 @@ fn wait_shards(replicas: &[&Replica], want: u32, within: Duration) -> bool {
     false
 }
 
-fn identity_of(r: &apiserver::Request) -> String {
-    let inner = r
-        .user_agent
-        .split_once('(')
-        .and_then(|(_, rest)| rest.strip_suffix(')'));
-    inner.unwrap_or_default().to_string()
-}
-
 /// `/scale` writes by a replica that did not hold the target's shard Lease
 /// at that point of the request log (by the last successful Lease write).
 fn double_writes(requests: &[apiserver::Request], partitions: u32) -> usize {
-    let mut holder: BTreeMap<String, String> = BTreeMap::new();
-    let mut bad = 0;
-    for r in requests.iter().filter(|r| r.is_write() && r.status < 300) {
-        if r.path.contains("/leases") {
-            let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
-            let name = body["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let who = body["spec"]["holderIdentity"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            holder.insert(name, who);
-        } else if let Some(name) = r
-            .path
-            .strip_suffix("/scale")
-            .and_then(|p| p.rsplit('/').next())
-        {
-            let shard = partition_of(&format!("{NS}/{name}"), partitions).unwrap();
-            if holder.get(&lease_name("scalepilot-leader", shard)) != Some(&identity_of(r)) {
-                bad += 1;
-            }
-        }
-    }
-    bad
+    let lease_of = |name: &str| {
+        let shard = partition_of(&format!("{NS}/{name}"), partitions)?;
+        Some(lease_name("scalepilot-leader", shard))
+    };
+    apiserver::unfenced_writes(requests, lease_of).0.len()
 }
 
 /// Whether every shard of `shards` has moved, in the requests given (those
@@ -455,7 +426,7 @@ fn moved_and_ticking(
                 .strip_suffix("/scale")
                 .and_then(|p| p.rsplit('/').next());
             let shard = name.and_then(|n| partition_of(&format!("{NS}/{n}"), partitions));
-            if let Some(s) = shard.filter(|s| holder.get(s) == Some(&identity_of(r))) {
+            if let Some(s) = shard.filter(|s| holder.get(s) == Some(&r.identity())) {
                 ticking.insert(s);
             }
         }

@@ -223,41 +223,14 @@ fn partition_shards_split_the_targets_and_move_when_a_replica_dies() {
     writes_follow_the_leases(&w, &names);
 }
 
-/// Replays the request log in order: each successful Lease create or replace
-/// sets that Lease's holder (none on release), and each successful `/scale`
-/// write of a target must come from the holder of its shard's Lease.
+/// Every successful `/scale` write of the log came from the holder of its
+/// shard's Lease at that moment (see `apiserver::unfenced_writes`).
 fn writes_follow_the_leases(w: &World, names: &[String]) {
-    let mut holder: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut checked = 0;
-    for r in w.server.requests() {
-        if !r.is_write() || r.status >= 300 {
-            continue;
-        }
-        if r.path.contains("/leases") {
-            let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
-            if let Some(name) = body["metadata"]["name"].as_str() {
-                let who = body["spec"]["holderIdentity"].as_str().map(str::to_string);
-                holder.insert(name.to_string(), who);
-            }
-            continue;
-        }
-        let Some(n) = r
-            .path
-            .strip_suffix("/scale")
-            .and_then(|p| p.rsplit_once("/deployments/"))
-            .map(|(_, n)| n)
-        else {
-            continue;
-        };
-        let lease = &shard_of(n);
-        let held = holder.get(lease).cloned().flatten();
-        assert_eq!(
-            held.as_deref(),
-            Some(identity_of(&r).as_str()),
-            "{n} written by {} while {lease} was held by {held:?}",
-            identity_of(&r)
-        );
-        checked += 1;
-    }
+    let lease_of = |n: &str| names.iter().any(|m| m == n).then(|| shard_of(n));
+    let (unfenced, checked) = apiserver::unfenced_writes(&w.server.requests(), lease_of);
+    assert!(
+        unfenced.is_empty(),
+        "written without the shard Lease: {unfenced:?}"
+    );
     assert!(checked >= names.len(), "only {checked} /scale writes seen");
 }

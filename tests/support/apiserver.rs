@@ -77,6 +77,66 @@ impl Request {
             .any(|p| p == "watch=true" || p == "watch=1")
             || self.path.contains("/watch/")
     }
+
+    /// The identity a client named in its user agent's parentheses
+    /// (`scalepilot/0.1 (a)` → `a`), or "".
+    pub fn identity(&self) -> String {
+        let inner = self.user_agent.split_once('(');
+        let inner = inner.and_then(|(_, rest)| rest.strip_suffix(')'));
+        inner.unwrap_or_default().to_string()
+    }
+}
+
+/// A `/scale` write made by someone other than the holder of its target's
+/// Lease at that point of the log.
+#[derive(Debug)]
+pub struct UnfencedWrite {
+    pub target: String,
+    pub writer: String,
+    pub lease: String,
+    /// None: the Lease was released or never written through the API.
+    pub holder: Option<String>,
+}
+
+/// Replays `requests` in order: each successful Lease create or replace sets
+/// that Lease's holder (none on release), and each successful `/scale` write
+/// of a target whose Lease `lease_of` names must come from that holder.
+/// Returns the writes that did not, and how many writes were checked.
+pub fn unfenced_writes(
+    requests: &[Request],
+    lease_of: impl Fn(&str) -> Option<String>,
+) -> (Vec<UnfencedWrite>, usize) {
+    let mut holder: std::collections::HashMap<String, Option<String>> = Default::default();
+    let (mut bad, mut checked) = (Vec::new(), 0);
+    for r in requests.iter().filter(|r| r.is_write() && r.status < 300) {
+        if r.path.contains("/leases") {
+            let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
+            if let Some(name) = body["metadata"]["name"].as_str() {
+                let who = body["spec"]["holderIdentity"].as_str();
+                let who = who.filter(|w| !w.is_empty()).map(str::to_string);
+                holder.insert(name.to_string(), who);
+            }
+            continue;
+        }
+        let target = r
+            .path
+            .strip_suffix("/scale")
+            .and_then(|p| p.rsplit('/').next());
+        let Some((target, lease)) = target.and_then(|t| Some((t, lease_of(t)?))) else {
+            continue;
+        };
+        checked += 1;
+        let held = holder.get(&lease).cloned().flatten();
+        if held.as_deref() != Some(r.identity().as_str()) {
+            bad.push(UnfencedWrite {
+                target: target.to_string(),
+                writer: r.identity(),
+                lease,
+                holder: held,
+            });
+        }
+    }
+    (bad, checked)
 }
 
 /// A running test API server. It runs on its own thread with its own tokio

@@ -442,9 +442,5 @@ pub fn rbac_attributes(method: &str, path: &str, query: &str) -> Option<RbacRequ
 }
 
 pub fn identity_of(r: &apiserver::Request) -> String {
-    r.user_agent
-        .split_once('(')
-        .and_then(|(_, rest)| rest.strip_suffix(')'))
-        .unwrap_or_default()
-        .to_string()
+    r.identity()
 }
