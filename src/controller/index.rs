@@ -98,7 +98,7 @@ where
         let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
         if index.at.is_none_or(|at| at.elapsed() >= MAX_AGE) {
             // Each key's vector is emptied and refilled, not dropped and
-            // grown again: a rebuild of an unchanged store allocates nothing.
+            // grown again: a rebuild of an unchanged store regrows no vector.
             let by_key = &mut index.by_key;
             by_key.values_mut().for_each(Vec::clear);
             for o in self.store.state() {
