@@ -8,11 +8,11 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::{reflector, watcher};
 
 use scalepilot::controller::index::{labels, select, Indexed, PodSelector};
 use scalepilot::controller::selector;
+use scalepilot::controller::watched_pod::WatchedPod as Pod;
 
 const TARGETS: usize = 10_000;
 const PODS_PER_TARGET: usize = 2;

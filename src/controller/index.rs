@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use kube::core::{Expression, Selector, SelectorExt};
+use kube::core::{Expression, Selector};
 use kube::runtime::reflector::Store;
 use kube::Resource;
 
-use super::watched_pod::WatchedPod as Pod;
+use super::watched_pod::{Labels, WatchedPod as Pod};
 
 /// How stale an index may be (a change reaches the decision at most this
 /// much later than through the store itself).
@@ -121,54 +121,65 @@ where
 /// The Pods of one namespace, as watched, indexed by label pair.
 pub type Pods = Indexed<Pod>;
 
-/// The label pairs of a pod (of any object).
-pub fn labels<K: Resource>(p: &K, out: &mut dyn FnMut(Key)) {
-    for (k, v) in p.meta().labels.iter().flatten() {
+/// The label pairs of a pod.
+pub fn labels(p: &Pod, out: &mut dyn FnMut(Key)) {
+    for (k, v) in p.labels.iter() {
         out(key(k, v));
     }
 }
 
-fn labels_match<K: Resource>(p: &K, selector: &Selector) -> bool {
-    let labels = p.meta().labels.as_ref();
-    labels.is_some_and(|l| selector.matches(l))
+/// Whether `labels` meet every requirement: what kube's
+/// `Selector::matches` does on a `BTreeMap`, on a Pod's compact labels (the
+/// tests hold the two to the same answers).
+fn labels_match(requirements: &[Expression], labels: &Labels) -> bool {
+    requirements.iter().all(|e| match e {
+        Expression::In(k, values) => labels.get(k).is_some_and(|v| values.contains(v)),
+        Expression::NotIn(k, values) => labels.get(k).is_none_or(|v| !values.contains(v)),
+        Expression::Exists(k) => labels.get(k).is_some(),
+        Expression::DoesNotExist(k) => labels.get(k).is_none(),
+        Expression::Equal(k, v) => labels.get(k) == Some(v.as_str()),
+        Expression::NotEqual(k, v) => labels.get(k) != Some(v.as_str()),
+    })
 }
 
 /// A selector as a target's ticks use it again and again: parsed once, with
 /// the index key of its first equality requirement.
 #[derive(Clone, Debug)]
 pub struct PodSelector {
-    selector: Selector,
+    requirements: Box<[Expression]>,
     equal: Option<Key>,
 }
 
 impl PodSelector {
     pub fn new(selector: Selector) -> Self {
-        let equal = selector.clone().into_iter().find_map(|e| match e {
-            Expression::Equal(k, v) => Some(key(&k, &v)),
+        let requirements: Box<[Expression]> = selector.into_iter().collect();
+        let equal = requirements.iter().find_map(|e| match e {
+            Expression::Equal(k, v) => Some(key(k, v)),
             _ => None,
         });
-        PodSelector { selector, equal }
+        PodSelector {
+            requirements,
+            equal,
+        }
     }
 }
 
 /// The pods `selector` selects; an empty selector selects none (a target
 /// reports none only when it has no pods).
-pub fn select<K: Resource + Clone + 'static>(
-    pods: &Indexed<K>,
-    selector: &PodSelector,
-) -> Vec<Arc<K>>
-where
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    let PodSelector { selector, equal } = selector;
-    if selector.selects_all() {
+pub fn select(pods: &Pods, selector: &PodSelector) -> Vec<Arc<Pod>> {
+    let PodSelector {
+        requirements,
+        equal,
+    } = selector;
+    if requirements.is_empty() {
         return Vec::new();
     }
+    let matches = |p: &Pod| labels_match(requirements, &p.labels);
     match equal {
-        Some(k) => pods.get(*k, |p| labels_match(p, selector)),
+        Some(k) => pods.get(*k, matches),
         None => {
             let all = pods.store().state().into_iter();
-            all.filter(|p| labels_match(p.as_ref(), selector)).collect()
+            all.filter(|p| matches(p)).collect()
         }
     }
 }
@@ -204,7 +215,10 @@ pub fn scaled(h: &HorizontalPodAutoscaler, out: &mut dyn FnMut(Key)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kube::core::SelectorExt;
     use kube::runtime::{reflector, watcher};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     fn pod(name: &str, labels: &[(&str, &str)]) -> Pod {
         let labels: serde_json::Map<String, serde_json::Value> = labels
@@ -222,6 +236,46 @@ mod tests {
             .collect();
         n.sort();
         n
+    }
+
+    fn as_map(labels: &Labels) -> BTreeMap<String, String> {
+        labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    proptest! {
+        /// Compact labels are matched as kube's `Selector::matches` matches
+        /// the same labels in a `BTreeMap`, for every kind of requirement.
+        #[test]
+        fn compact_labels_match_as_kube_matches(
+            labels in proptest::collection::btree_map("[abc]", "[xyz]", 0..4),
+            requirements in proptest::collection::vec((0..6u8, "[abcd]", proptest::collection::btree_set("[xyzw]", 0..3)), 0..4),
+        ) {
+            let selector: Selector = requirements
+                .into_iter()
+                .map(|(op, k, values)| {
+                    let one = values.iter().next().cloned().unwrap_or_else(|| "x".into());
+                    match op {
+                        0 => Expression::In(k, values),
+                        1 => Expression::NotIn(k, values),
+                        2 => Expression::Exists(k),
+                        3 => Expression::DoesNotExist(k),
+                        4 => Expression::Equal(k, one),
+                        _ => Expression::NotEqual(k, one),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .fold(Selector::default(), |mut s, e| {
+                    s.extend(e);
+                    s
+                });
+            let compact = Labels::from(labels.clone());
+            let ours = PodSelector::new(selector.clone());
+            prop_assert_eq!(labels_match(&ours.requirements, &compact), selector.matches(&labels));
+        }
     }
 
     #[test]
@@ -249,7 +303,10 @@ mod tests {
             "!canary",
         ] {
             let scan = pods.store().state().into_iter();
-            let want = names(scan.filter(|p| labels_match(p.as_ref(), &sel(s))).collect());
+            let want = names(
+                scan.filter(|p| sel(s).matches(&as_map(&p.labels)))
+                    .collect(),
+            );
             assert_eq!(names(select(&pods, &pod_sel(s))), want, "{s}");
         }
         assert_eq!(

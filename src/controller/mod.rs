@@ -33,7 +33,7 @@ pub mod targets;
 mod telemetry;
 mod tick;
 mod ticks;
-mod watched_pod;
+pub mod watched_pod;
 mod worker;
 mod write;
 

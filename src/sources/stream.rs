@@ -29,7 +29,13 @@ impl FeatureStore {
         let mut map = self.by_target.lock().unwrap_or_else(|e| e.into_inner());
         let mut touched = Vec::new();
         for w in closed {
-            map.entry(w.target.clone()).or_default().push(w.clone());
+            // Grown one slot at a time: the vector is cut back to its KEEP
+            // windows a series below, and a doubled capacity would hold room
+            // for as many again at every target (2 KB a target at 2 000
+            // targets, heaptrack).
+            let ws = map.entry(w.target.clone()).or_default();
+            ws.reserve_exact(1);
+            ws.push(w.clone());
             touched.push(w.target.clone());
         }
         touched.sort();
