@@ -253,25 +253,18 @@ mod tests {
             labels in proptest::collection::btree_map("[abc]", "[xyz]", 0..4),
             requirements in proptest::collection::vec((0..6u8, "[abcd]", proptest::collection::btree_set("[xyzw]", 0..3)), 0..4),
         ) {
-            let selector: Selector = requirements
-                .into_iter()
-                .map(|(op, k, values)| {
-                    let one = values.iter().next().cloned().unwrap_or_else(|| "x".into());
-                    match op {
-                        0 => Expression::In(k, values),
-                        1 => Expression::NotIn(k, values),
-                        2 => Expression::Exists(k),
-                        3 => Expression::DoesNotExist(k),
-                        4 => Expression::Equal(k, one),
-                        _ => Expression::NotEqual(k, one),
-                    }
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .fold(Selector::default(), |mut s, e| {
-                    s.extend(e);
-                    s
-                });
+            let mut selector = Selector::default();
+            selector.extend(requirements.into_iter().map(|(op, k, values)| {
+                let one = values.iter().next().cloned().unwrap_or_else(|| "x".into());
+                match op {
+                    0 => Expression::In(k, values),
+                    1 => Expression::NotIn(k, values),
+                    2 => Expression::Exists(k),
+                    3 => Expression::DoesNotExist(k),
+                    4 => Expression::Equal(k, one),
+                    _ => Expression::NotEqual(k, one),
+                }
+            }));
             let compact = Labels::from(labels.clone());
             let ours = PodSelector::new(selector.clone());
             prop_assert_eq!(labels_match(&ours.requirements, &compact), selector.matches(&labels));
