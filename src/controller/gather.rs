@@ -78,19 +78,21 @@ pub async fn gather(
         .map(|h| HpaView::of(&h));
     let text = scale.selector.as_deref();
     if state.selector.as_ref().map(|(t, _)| t.as_str()) != text {
-        state.selector = text.and_then(|t| match selector::parse(t) {
-            Ok(sel) => Some((t.to_string(), PodSelector::new(sel))),
+        // A text that does not parse is kept too (with no selector), so it
+        // is not parsed again on every tick until it changes.
+        state.selector = text.map(|t| match selector::parse(t) {
+            Ok(sel) => (t.to_string(), Some(PodSelector::new(sel))),
             Err(e) => {
                 if state.warn_once("selector") {
                     tracing::error!(target = %s.key, error = %e, "the /scale selector is not understood: no pods are counted");
                 }
-                None
+                (t.to_string(), None)
             }
         });
     }
     let pods = match &state.selector {
-        Some((_, sel)) => tick::pods_of(&view.pods(s.namespace, sel)),
-        None => Vec::new(),
+        Some((_, Some(sel))) => tick::pods_of(&view.pods(s.namespace, sel)),
+        _ => Vec::new(),
     };
     let target = Target {
         key: s.key,

@@ -44,8 +44,9 @@ pub struct TargetState {
     pub forecast_generation: Option<u64>,
     /// The last `/scale` read (valid while the object's resourceVersion is).
     pub scale: Option<ScaleRead>,
-    /// Its selector, parsed (valid while its text is the same).
-    pub selector: Option<(String, PodSelector)>,
+    /// Its selector's text and, when it parses, the selector (valid while
+    /// the text is the same).
+    pub selector: Option<(String, Option<PodSelector>)>,
     /// Each metric's last reason for being missing.
     pub missing: HashMap<String, &'static str>,
     /// Conditions logged once until they clear.
