@@ -303,11 +303,15 @@ struct Measured {
     lag_p50_ms: Option<f64>,
     lag_p99_ms: Option<f64>,
     rss_max_mb: f64,
+    /// The replicas' requests to the API server, and the `/scale` reads among them.
+    api_per_s: f64,
+    scale_reads_per_s: f64,
 }
 
-fn measure(replicas: &[&Replica], span: Duration) -> Measured {
+fn measure(server: &apiserver::TestApiServer, replicas: &[&Replica], span: Duration) -> Measured {
     let scrape = || replicas.iter().map(|r| r.metrics()).collect::<Vec<_>>();
     let before = scrape();
+    let (logged, _) = server.count_requests(0, |_| false);
     let started = Instant::now();
     let mut rss_max: f64 = 0.0;
     while started.elapsed() < span {
@@ -318,6 +322,11 @@ fn measure(replicas: &[&Replica], span: Duration) -> Measured {
     }
     let after = scrape();
     let secs = started.elapsed().as_secs_f64();
+    let ours = |r: &apiserver::Request| r.user_agent.starts_with("scalepilot/");
+    let (_, api) = server.count_requests(logged, ours);
+    let (_, scale_reads) = server.count_requests(logged, |r| {
+        ours(r) && r.method == "GET" && r.path.ends_with("/scale")
+    });
     let total = |texts: &[String], prefix: &str| texts.iter().map(|t| sum(t, prefix)).sum::<f64>();
     let delta = |prefix: &str| total(&after, prefix) - total(&before, prefix);
     let lag = |q| {
@@ -333,6 +342,8 @@ fn measure(replicas: &[&Replica], span: Duration) -> Measured {
         lag_p50_ms: lag(0.5),
         lag_p99_ms: lag(0.99),
         rss_max_mb: rss_max,
+        api_per_s: api as f64 / secs,
+        scale_reads_per_s: scale_reads as f64 / secs,
     }
 }
 
@@ -507,10 +518,11 @@ fn main() {
         ),
         None => println!("1 replica: writes never calmed within 120 s; measuring anyway"),
     }
-    let solo = measure(&[&one], o.measure);
+    let solo = measure(&server, &[&one], o.measure);
     println!(
-        "1 replica: {:.0} decisions/s, {:.0} samples/s ingested, tick lag p50 {:?} ms p99 {:?} ms, RSS max {:.1} MB",
-        solo.decisions_per_s, solo.samples_per_s, solo.lag_p50_ms, solo.lag_p99_ms, solo.rss_max_mb
+        "1 replica: {:.0} decisions/s, {:.0} samples/s ingested, tick lag p50 {:?} ms p99 {:?} ms, RSS max {:.1} MB, {:.0} API requests/s ({:.0} /scale reads)",
+        solo.decisions_per_s, solo.samples_per_s, solo.lag_p50_ms, solo.lag_p99_ms, solo.rss_max_mb,
+        solo.api_per_s, solo.scale_reads_per_s
     );
     one.stop();
 
@@ -533,12 +545,13 @@ fn main() {
         None => println!("3 replicas: writes never calmed within 120 s; measuring anyway"),
     }
     let (sent_before, t_before) = (sent.load(Ordering::Relaxed), Instant::now());
-    let trio = measure(&all, o.measure);
+    let trio = measure(&server, &all, o.measure);
     let produced_per_s =
         (sent.load(Ordering::Relaxed) - sent_before) as f64 / t_before.elapsed().as_secs_f64();
     println!(
-        "3 replicas: {:.0} decisions/s, {:.0} samples/s ingested, tick lag p50 {:?} ms p99 {:?} ms, RSS max {:.1} MB",
-        trio.decisions_per_s, trio.samples_per_s, trio.lag_p50_ms, trio.lag_p99_ms, trio.rss_max_mb
+        "3 replicas: {:.0} decisions/s, {:.0} samples/s ingested, tick lag p50 {:?} ms p99 {:?} ms, RSS max {:.1} MB, {:.0} API requests/s ({:.0} /scale reads)",
+        trio.decisions_per_s, trio.samples_per_s, trio.lag_p50_ms, trio.lag_p99_ms, trio.rss_max_mb,
+        trio.api_per_s, trio.scale_reads_per_s
     );
 
     // Kill the one holding the most shard Leases; change every target's
@@ -644,6 +657,8 @@ fn main() {
             "shardsMovedS": opt(moved_s),
             "shardsTickingS": opt(ticking_s),
             "doubleWrites": doubles,
+            "apiRequestsPerSecond": trio.api_per_s.round(),
+            "apiRequestsPerSecond1": solo.api_per_s.round(),
         })
     );
 }

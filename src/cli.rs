@@ -403,10 +403,16 @@ pub struct RunArgs {
     /// Decision interval of policies without tickSeconds.
     #[arg(long, default_value = "5s")]
     pub tick: Seconds,
-    /// At most this many targets' ticks (API calls included) run at once;
-    /// one slow target holds one slot, never the others.
-    #[arg(long, env = "SCALEPILOT_MAX_CONCURRENT_TICKS", default_value = "32", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    /// At most this many targets' ticks run at once; one slow target holds
+    /// one slot, never the others.
+    #[arg(long, env = "SCALEPILOT_MAX_CONCURRENT_TICKS", default_value = "256", value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub max_concurrent_ticks: u16,
+    /// At most this many of the ticks' API requests (`/scale` reads and
+    /// writes, annotations, Events, metrics.k8s.io) in flight at once; a tick
+    /// that needs none decides without waiting for one. Watches and Leases
+    /// are not counted: leadership never waits behind writes.
+    #[arg(long, env = "SCALEPILOT_MAX_CONCURRENT_API_CALLS", default_value = "32", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub max_concurrent_api_calls: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -89,7 +89,12 @@ fn scales_up_and_down_through_the_pipeline_and_writes_only_changes() {
         .into_iter()
         .filter(|r| r.method == "GET" && r.path.ends_with("/scale"))
         .count();
-    assert!(reads >= 3, "the leader reads /scale every tick ({reads})");
+    // Nothing to write: `/scale` is not read again on every (1 s) tick, only
+    // when the object changes or the last read is 15 s old.
+    assert!(
+        reads <= 1,
+        "/scale read {reads} times in 5 s of steady ticks"
+    );
     eprintln!("tick-to-write latencies (ms): {:?}", c.latencies());
 }
 
@@ -479,6 +484,100 @@ fn a_hung_api_call_delays_no_other_target_and_ends_at_the_tick_deadline() {
         "a-slow was scaled only after its hung read was answered: no deadline"
     );
     assert_eq!(abandoned(), Some(1.0), "the hung tick is counted once");
+}
+
+/// The ticks' API requests share `--max-concurrent-api-calls` slots, and a
+/// tick that needs no request decides without one. With one slot, held by a
+/// write's `/scale` read hung for 120 s: a steady target (its `/scale` and
+/// PodMetrics read already) goes on deciding every second, while another
+/// target's write waits for the slot: its first request goes out only when
+/// the hung tick is abandoned at its 10 s deadline, before the hung read is
+/// answered.
+#[test]
+fn a_tick_needing_no_api_call_decides_while_the_api_slots_are_held() {
+    let w = World::without_broker("slots", &cpu_policy("a-slow"));
+    let names = ["a-slow", "b-next", "c-steady"];
+    // a-slow's policy is the World's own file.
+    let file = |name: &str| match name {
+        "a-slow" => w.dir.join("policies/web.yaml"),
+        _ => w.dir.join(format!("policies/{name}.yaml")),
+    };
+    for name in names {
+        std::fs::write(file(name), cpu_policy(name)).unwrap();
+        w.server.put(deployment(name, 2));
+        // 100m over two pods requesting 100m each at a 50 % target: 2 pods.
+        put_pod_metrics(&w.server, name, 100);
+    }
+    let args = [
+        "--metrics-api-min-interval",
+        "600s",
+        "--max-concurrent-api-calls",
+        "1",
+    ];
+    let c = w.spawn("slots", &args);
+    let decided = |name: &str| {
+        let label = format!("\"{NS}/{name}\"");
+        http_get(c.port(), "/metrics")
+            .lines()
+            .filter(|l| l.starts_with("scalepilot_decisions_total{") && l.contains(&label))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let until = |what: &str, within: Duration, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + within;
+        while !done() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(&c.log).unwrap_or_default();
+        assert!(done(), "{what}:\n{log}");
+    };
+    until(
+        "every target decided twice",
+        Duration::from_secs(30),
+        &|| names.iter().all(|n| decided(n) >= 2.0),
+    );
+    let scale = |name: &str| format!("/namespaces/{NS}/deployments/{name}/scale");
+    let requests_to = |name: &str| -> Vec<u16> {
+        let path = scale(name);
+        let r = w.server.requests();
+        r.iter()
+            .filter(|r| r.path.ends_with(&path))
+            .map(|r| r.status)
+            .collect()
+    };
+    let (a_before, b_before) = (requests_to("a-slow").len(), requests_to("b-next").len());
+    w.server
+        .slow_next("GET", &scale("a-slow"), Duration::from_secs(120), 1);
+    let min3 = |name: &str| cpu_policy(name).replace("minReplicas: 1", "minReplicas: 3");
+    std::fs::write(file("a-slow"), min3("a-slow")).unwrap();
+    let hung = || requests_to("a-slow")[a_before..].contains(&0);
+    until("a-slow's write read /scale", Duration::from_secs(10), &hung);
+    std::fs::write(file("b-next"), min3("b-next")).unwrap();
+    let steady = decided("c-steady");
+    std::thread::sleep(Duration::from_secs(4));
+    let steady = decided("c-steady") - steady;
+    assert!(
+        steady >= 3.0,
+        "c-steady decided {steady} times in 4 s while the slot was held"
+    );
+    assert!(hung(), "the hung read was answered early");
+    assert_eq!(
+        requests_to("b-next").len(),
+        b_before,
+        "b-next's write did not wait for the one API slot"
+    );
+    until("b-next scaled to 3", Duration::from_secs(30), &|| {
+        w.replicas("b-next") == 3
+    });
+    let b = requests_to("b-next");
+    assert!(b.len() > b_before, "{b:?}");
+    assert!(
+        hung(),
+        "b-next's write waited for the hung read's answer, not for its tick's deadline"
+    );
+    until("a-slow scaled to 3", Duration::from_secs(30), &|| {
+        w.replicas("a-slow") == 3
+    });
 }
 
 /// The sum of `scalepilot_decisions_total` over its labels, from /metrics.

@@ -101,6 +101,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         namespaces: args.namespaces.clone(),
         default_tick: secs(args.tick),
         max_concurrent_ticks: usize::from(args.max_concurrent_ticks),
+        max_concurrent_api_calls: usize::from(args.max_concurrent_api_calls),
         shards: shard_assignment,
         dashboard: !args.no_dashboard,
     };

@@ -29,9 +29,21 @@ pub const LAST_DECISION: &str = "scalepilot.io/last-decision";
 /// `"true"` stops every write to the target.
 pub const PAUSED: &str = "scalepilot.io/paused";
 
-/// A client that can only read (dry-run).
-pub fn read_only_client(config: Config) -> Result<Client, kube::Error> {
-    let layer = tower::filter::FilterLayer::new(|req: http::Request<Body>| {
+/// A client for `config`: one that can only read when `read_only` (dry-run),
+/// and with at most `limit` requests in flight when given (tower's
+/// `ConcurrencyLimit`: a request waits for a permit, held until its response
+/// arrives or it is dropped; the client's clones share the permits).
+pub fn client(
+    config: Config,
+    read_only: bool,
+    limit: Option<usize>,
+) -> Result<Client, kube::Error> {
+    let builder = ClientBuilder::try_from(config)?;
+    let limit = tower::util::option_layer(limit.map(tower::limit::ConcurrencyLimitLayer::new));
+    if !read_only {
+        return Ok(builder.with_layer(&limit).build());
+    }
+    let refuse_writes = tower::filter::FilterLayer::new(|req: http::Request<Body>| {
         if matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
             Ok(req)
         } else {
@@ -42,7 +54,10 @@ pub fn read_only_client(config: Config) -> Result<Client, kube::Error> {
             ))
         }
     });
-    Ok(ClientBuilder::try_from(config)?.with_layer(&layer).build())
+    Ok(builder
+        .with_layer(&refuse_writes)
+        .with_layer(&limit)
+        .build())
 }
 
 /// What the last decision annotation says.

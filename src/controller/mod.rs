@@ -37,7 +37,7 @@ pub mod watched_pod;
 mod worker;
 mod write;
 
-pub use actuate::{read_only_client, LAST_DECISION, PAUSED};
+pub use actuate::{LAST_DECISION, PAUSED};
 pub use error::{ControllerError, Result};
 pub use leader::{Leadership, LeaseConfig};
 pub use policies::PolicySet;
@@ -83,6 +83,8 @@ pub struct RunConfig {
     pub default_tick: Duration,
     /// At most this many targets' ticks run at once.
     pub max_concurrent_ticks: usize,
+    /// At most this many API requests of the ticks in flight at once.
+    pub max_concurrent_api_calls: usize,
     /// `--sharding partitions`: the consumer's assignment (see `shards`).
     pub shards: Option<watch::Receiver<crate::ingest::Assignment>>,
     /// Serve the dashboard at `/` on the `listen` port.
@@ -125,8 +127,10 @@ async fn resolve(
     metrics.policy_errors.inc_by(failed.len() as u64);
 }
 
-/// The API client, naming the replica in its requests (read-only in dry-run).
-async fn connect(cfg: &RunConfig) -> Result<kube::Client> {
+/// The API clients, naming the replica in their requests (read-only in
+/// dry-run): one for watches, Leases and discovery, and one for the ticks'
+/// requests, with at most `--max-concurrent-api-calls` of them in flight.
+async fn connect(cfg: &RunConfig) -> Result<(kube::Client, kube::Client)> {
     let mut kube_config = kube::Config::infer()
         .await
         .map_err(ControllerError::KubeConfig)?;
@@ -141,11 +145,11 @@ async fn connect(cfg: &RunConfig) -> Result<kube::Client> {
         http::HeaderValue::from_str(&agent)
             .map_err(|_| ControllerError::Identity(cfg.lease.identity.clone()))?,
     ));
-    Ok(if cfg.dry_run {
-        read_only_client(kube_config)?
-    } else {
-        kube::Client::try_from(kube_config)?
-    })
+    let limit = cfg.max_concurrent_api_calls.max(1);
+    Ok((
+        actuate::client(kube_config.clone(), cfg.dry_run, None)?,
+        actuate::client(kube_config, cfg.dry_run, Some(limit))?,
+    ))
 }
 
 /// Every metric source: the stream (when a broker is given), metrics.k8s.io,
@@ -196,7 +200,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     metrics.policy_errors.inc_by(first.problems.len() as u64);
     let mut sink = record_sink(&cfg)?;
 
-    let client = connect(&cfg).await?;
+    let (client, ticks_client) = connect(&cfg).await?;
     let sharded = cfg.shards.is_some();
     let mut shards = cfg.shards.clone().map(|assignment| {
         let lease = cfg.lease.clone();
@@ -208,11 +212,11 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
         let (l, h) = leader::spawn(client.clone(), cfg.lease.clone(), shutdown.clone());
         (l, Some(h))
     };
-    let actuator = actuate::Actuator::new(client.clone(), cfg.lease.identity.clone());
+    let actuator = actuate::Actuator::new(ticks_client.clone(), cfg.lease.identity.clone());
 
     let store = Arc::new(FeatureStore::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let registry = registry(&cfg, &client, &store);
+    let registry = registry(&cfg, &ticks_client, &store);
     // The consumer starts when a policy in force first reads a stream: no
     // broker is contacted while none does.
     let mut ingest: Option<feed::Running> = None;
@@ -251,7 +255,7 @@ pub async fn run(cfg: RunConfig, mut shutdown: watch::Receiver<bool>) -> Result<
     cluster.watch(&watched(&policies, &kinds));
 
     let svc = Arc::new(worker::Services {
-        client: client.clone(),
+        client: ticks_client,
         actuator,
         registry,
         metrics: Arc::clone(&metrics),

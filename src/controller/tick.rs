@@ -172,10 +172,12 @@ pub async fn tick(
     let paused = annotation(&g.object.metadata, PAUSED) == Some("true");
     let writer = ctx.leader && !ctx.dry_run;
     let mut decision = run(spec_replicas, status_replicas);
-    let action = if !writer || paused || g.hpa.is_some() {
-        if decision.desired_replicas == decision.current_replicas {
-            Action::Unchanged
-        } else if ctx.dry_run {
+    let action = if decision.desired_replicas == decision.current_replicas {
+        // Nothing to write on the `/scale` gathered (current while the watch
+        // shows no change to the object, see `gather`): no request at all.
+        Action::Unchanged
+    } else if !writer || paused || g.hpa.is_some() {
+        if ctx.dry_run {
             Action::DryRun
         } else if !ctx.leader {
             Action::Standby

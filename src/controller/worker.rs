@@ -42,8 +42,8 @@ pub struct TargetState {
     pub forecast: Option<ForecastState>,
     /// The policy generation the forecast model was loaded for.
     pub forecast_generation: Option<u64>,
-    /// The last `/scale` read (valid while the object's resourceVersion is).
-    pub scale: Option<ScaleRead>,
+    /// The last `/scale` read and when it was made (see `gather`).
+    pub scale: Option<(ScaleRead, Instant)>,
     /// Its selector's text and, when it parses, the selector (valid while
     /// the text is the same).
     pub selector: Option<(String, Option<PodSelector>)>,

@@ -302,6 +302,14 @@ preferences: {{}}
         lock(&self.shared.requests).list.clone()
     }
 
+    /// How many requests `requests()` holds, and how many of those from
+    /// index `from` on match `pred` (without copying the log).
+    pub fn count_requests(&self, from: usize, pred: impl Fn(&Request) -> bool) -> (usize, usize) {
+        let r = lock(&self.shared.requests);
+        let tail = r.list.get(from..).unwrap_or_default();
+        (r.list.len(), tail.iter().filter(|r| pred(r)).count())
+    }
+
     pub fn clear_requests(&self) {
         let mut r = lock(&self.shared.requests);
         r.base += r.list.len();
