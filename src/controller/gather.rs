@@ -1,8 +1,8 @@
 //! Gathering one target's inputs for its tick: the object, its Pods and the
 //! HPA that may also scale it from the watches, its `/scale` (read again only
 //! when the object changed or the read is older than [`SCALE_MAX_AGE`]), each
-//! metric from its source, and which metrics
-//! went missing or came back since the last tick.
+//! metric from its source, and which metrics went missing or came back since
+//! the last tick.
 
 use std::collections::HashMap;
 use std::sync::Arc;
